@@ -1,0 +1,5 @@
+import sys
+
+from echoes.cli import main
+
+sys.exit(main())
