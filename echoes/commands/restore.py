@@ -1,0 +1,113 @@
+"""``echoes restore INPUTS... -o OUT``: the whole chain on files, with a report.
+
+One input: OUT is the output file, or an existing folder (or one ending in ``/``) to write into
+under the input's name. Several inputs: OUT is a folder (made if missing); each output keeps its
+input's base name and format. A file that fails is reported on stderr and the batch goes on; the
+exit status is non-zero if any failed. Inputs are never overwritten.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from echoes.errors import EchoesError, OutputPathError
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "restore",
+        help="restore files: de-noise what is noisy, fill gaps",
+        description=__doc__,
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files (wav, flac, ogg, mp3)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (one input) or folder")
+    p.add_argument("--denoise", choices=("auto", "always", "never"), default="auto",
+                   help="auto: only windows the classifier calls noisy (default)")
+    p.add_argument("--inpaint", choices=("auto", "never"), default="auto", help="detect and fill gaps (default auto)")
+    p.add_argument("--gaps", default=None, metavar="SPANS",
+                   help="gaps to fill, in seconds: 1.20-1.25,3.00-3.10 (added to the detected ones)")
+    p.add_argument("--gaps-replace", action="store_true", help="fill only the --gaps given, detect none")
+    p.add_argument("--gap-sensitivity", type=float, default=0.5, metavar="0..1")
+    p.add_argument("--model", choices=("default", "paper"), default="default",
+                   help="de-noiser: default (phase-aware) or paper (the paper's autoencoder)")
+    p.add_argument("--strength", type=float, default=1.0, metavar="0..1", help="de-noising dry/wet (default 1)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--weights", default=None, metavar="SRC",
+                   help="weights folder or hf://owner/repo@revision (default: $ECHOES_WEIGHTS or bundled)")
+    p.add_argument("--report", default=None, metavar="FILE.json", help="write a JSON report (one entry per input)")
+    p.add_argument("--residual", action="store_true",
+                   help="also write what was removed, as NAME.residual.EXT beside each output")
+    p.set_defaults(func=run)
+
+
+def output_paths(inputs: list[str], out: str) -> list[Path]:
+    """Where each input's restored file goes (see the module docstring)."""
+    o = Path(out)
+    if len(inputs) == 1 and not (o.is_dir() or out.endswith(("/", "\\"))):
+        return [o]
+    if o.exists() and not o.is_dir():
+        raise OutputPathError(f"'{out}' is a file; with several inputs OUT must be a folder")
+    names = [Path(i).name for i in inputs]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise OutputPathError(f"several inputs are named {', '.join(sorted(dupes))}; they would overwrite each other")
+    return [o / n for n in names]
+
+
+def residual_path(out: Path) -> Path:
+    return out.with_name(f"{out.stem}.residual{out.suffix}")
+
+
+def run(args) -> int:
+    from echoes.api import Restorer, RestoreOptions, write_report
+
+    opts = RestoreOptions(
+        denoise=args.denoise, inpaint=args.inpaint, gaps=args.gaps, gaps_replace=args.gaps_replace,
+        gap_sensitivity=args.gap_sensitivity, model=args.model, strength=args.strength,
+    ).validate()
+    outs = output_paths(args.inputs, args.output)
+    folder = outs[0].parent
+    if len(args.inputs) > 1 or Path(args.output).is_dir() or args.output.endswith(("/", "\\")):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputPathError(f"cannot make the output folder '{folder}': {exc.strerror}") from None
+    restorer = Restorer(weights=args.weights, device=args.device)
+    reports: list[dict] = []
+    failed = 0
+    bar = None
+    if len(args.inputs) > 1 and not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(args.inputs), unit="file", desc="restoring", file=sys.stderr)
+    for src, dst in zip(args.inputs, outs):
+        try:
+            rep = restorer.restore_file(src, dst, opts, residual=residual_path(dst) if args.residual else None)
+            rep["input"] = src  # exactly as given
+            rep["status"] = "ok"
+            reports.append(rep)
+            log.info("%s -> %s: %s, %d gaps, %.1fx realtime", src, dst, rep["verdict"], len(rep["gaps"]),
+                     rep["timings"]["realtime_factor"])
+        except EchoesError as exc:
+            failed += 1
+            print(f"echoes: error: {src}: {exc}", file=sys.stderr)
+            reports.append({"input": src, "output": str(dst), "status": "error", "error": str(exc)})
+        except Exception as exc:  # a bug must not stop the batch; report it in one line
+            failed += 1
+            log.debug("unexpected failure", exc_info=True)
+            print(f"echoes: error: {src}: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+            reports.append({"input": src, "output": str(dst), "status": "error", "error": repr(exc)})
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    if args.report:
+        write_report(reports, args.report)
+    if failed:
+        print(f"echoes: {failed} of {len(args.inputs)} file(s) failed", file=sys.stderr)
+        return 1
+    return 0
