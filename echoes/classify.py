@@ -1,0 +1,264 @@
+"""Judge whole recordings noisy or clean, window by window.
+
+A recording is resampled to 22,050 Hz, mixed to mono (or, with ``channels="max"``, judged per
+channel keeping the larger probability), and cut into 5-second windows every ``hop_s`` seconds
+(2.5 s by default: 50 % overlap; the last window is aligned with the end so the tail is
+judged). Each window gets ``p_noisy`` from :class:`echoes.models.classifier.SpectrogramCNN`.
+
+The STFT is computed once per block of windows and the windows are sliced from it, so long
+inputs cost one STFT pass and memory stays flat (blocks of :data:`BLOCK_WINDOWS` windows).
+Inputs shorter than one window are extended by mirror reflection (no step, so no false click)
+to 5 s.
+
+The recording's overall ``p_noisy`` is the upper quartile (75th percentile, linear
+interpolation) of the window probabilities, and the verdict is ``"noisy"`` when it reaches the
+classifier's threshold. So a recording is noisy when at least about a quarter of it is, and a
+single stray window (the worst error is calling clean audio noisy) does not flip a long
+recording; a one-window clip is judged by its window alone. Per-window results are in
+``segments`` for callers that restore only the noisy parts.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import echoes
+from echoes import audio as eaudio
+from echoes.checkpoint import load_model, read_config
+from echoes.errors import ParameterError, WeightsError
+from echoes.hub import resolve_weights
+from echoes.models.classifier import CLASSES, SpectrogramCNN, features
+from echoes.spectral import PAPER_STFT, STFTConfig, window as stft_window
+
+log = logging.getLogger(__name__)
+
+#: Checkpoint name inside a weights folder.
+WEIGHTS_NAME = "classifier"
+#: The shortest input accepted, in seconds (shorter clips are reflected up to one window).
+MIN_SECONDS = 0.25
+#: Windows processed per STFT block (bounds memory on long recordings).
+BLOCK_WINDOWS = 64
+
+
+def default_weights_dir() -> Path:
+    """The ``weights/`` folder bundled with the repository (beside the ``echoes`` package)."""
+    return Path(echoes.__file__).resolve().parent.parent / "weights"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One analysis window: ``start``/``end`` in seconds of the input, ``p_noisy`` in [0, 1]."""
+
+    start: float
+    end: float
+    p_noisy: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "p_noisy": round(self.p_noisy, 6)}
+
+
+@dataclass(frozen=True)
+class ClassifierResult:
+    """A recording's verdict (``"noisy"`` or ``"clean"``), overall ``p_noisy``, and its windows."""
+
+    verdict: str
+    p_noisy: float
+    segments: list[Segment] = field(default_factory=list)
+
+    @property
+    def noisy(self) -> bool:
+        return self.verdict == "noisy"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"verdict", "p_noisy", "segments": [{"start", "end", "p_noisy"}, ...]}`` (JSON-ready)."""
+        return {
+            "verdict": self.verdict,
+            "p_noisy": round(float(self.p_noisy), 6),
+            "segments": [s.to_dict() for s in self.segments],
+        }
+
+
+class Classifier:
+    """Noisy/clean judge over whole recordings.
+
+    Parameters
+    ----------
+    model : a :class:`SpectrogramCNN` (put in eval mode here).
+    config : the checkpoint config it came from (``{}`` for an untrained model).
+    threshold : ``p_noisy`` at or above which a window or recording is called noisy.
+    quantile : which quantile of the window probabilities is the recording's ``p_noisy``.
+    device : torch device for the network.
+    """
+
+    def __init__(
+        self,
+        model: SpectrogramCNN,
+        *,
+        config: dict[str, Any] | None = None,
+        threshold: float = 0.5,
+        quantile: float = 0.75,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        if not 0.0 < threshold < 1.0:
+            raise ParameterError(f"threshold must be between 0 and 1, got {threshold}")
+        if not 0.0 <= quantile <= 1.0:
+            raise ParameterError(f"quantile must be between 0 and 1, got {quantile}")
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.config = dict(config or {})
+        self.threshold = float(threshold)
+        self.quantile = float(quantile)
+        self.stft_cfg = STFTConfig.from_dict(self.config["stft"]) if "stft" in self.config else PAPER_STFT
+        self.sample_rate = self.stft_cfg.sample_rate
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        weights_dir: str | Path | None = None,
+        *,
+        device: str | torch.device = "cpu",
+        name: str = WEIGHTS_NAME,
+    ) -> "Classifier":
+        """Load ``classifier.{safetensors,json}`` from ``weights_dir``.
+
+        ``weights_dir`` is any source :func:`echoes.hub.resolve_weights` accepts: a folder,
+        ``hf://owner/repo@revision``, or None for ``$ECHOES_WEIGHTS`` or else the bundled
+        ``weights/`` folder.
+
+        The threshold is read from the config (``"threshold"``, default 0.5). Raises
+        :class:`echoes.errors.WeightsError` when the files are missing, corrupt or do not fit.
+        """
+        folder = resolve_weights(weights_dir)
+        if not (folder / f"{name}.json").is_file():
+            raise WeightsError(
+                f"no classifier weights in '{folder}' ({name}.json is missing); "
+                "train them with 'python -m echoes train classifier' or pass --weights"
+            )
+        model, config = load_model(folder, name, map_location=device)
+        if not isinstance(model, SpectrogramCNN):
+            raise WeightsError(f"'{folder / name}.json' holds a {config['class']}, not a classifier")
+        return cls(model, config=config, threshold=float(config.get("threshold", 0.5)), device=device)
+
+    @classmethod
+    def untrained(cls, *, seed: int = 0, **model_kwargs: Any) -> "Classifier":
+        """A randomly initialised classifier (for tests and for training from scratch)."""
+        torch.manual_seed(seed)
+        return cls(SpectrogramCNN(**model_kwargs))
+
+    @staticmethod
+    def config_of(weights_dir: str | Path | None = None, name: str = WEIGHTS_NAME) -> dict[str, Any]:
+        """The JSON config of a weights folder (hyper-parameters, training record, metrics)."""
+        return read_config(Path(weights_dir) if weights_dir is not None else default_weights_dir(), name)
+
+    # -- core -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def window_probabilities(self, windows: np.ndarray | torch.Tensor) -> np.ndarray:
+        """``p_noisy`` of each of ``(n, samples)`` windows at 22,050 Hz (5 s = 110,250 samples).
+
+        Each window gets its own centred STFT, exactly as in training. Returns float64 ``(n,)``.
+        """
+        x = torch.as_tensor(np.asarray(windows, dtype=np.float32))
+        if x.dim() == 1:
+            x = x[None]
+        out = []
+        for i in range(0, x.shape[0], BLOCK_WINDOWS):
+            F = features(x[i : i + BLOCK_WINDOWS].to(self.device), self.stft_cfg)
+            out.append(self.model.probabilities(F)[:, 1].double().cpu())
+        return torch.cat(out).numpy() if out else np.zeros(0)
+
+    @torch.no_grad()
+    def _frame_probabilities(self, mono: np.ndarray, starts: list[int], wf: int) -> np.ndarray:
+        """p_noisy for windows of ``wf`` frames beginning at STFT frames ``starts``.
+
+        ``mono`` is ``(samples,)`` at 22,050 Hz. Frame ``j`` is centred on sample ``j * hop``
+        (zero padding of ``n_fft // 2`` at both ends, as ``torch.stft(center=True)``).
+        """
+        cfg = self.stft_cfg
+        half = cfg.n_fft // 2
+        padded = torch.from_numpy(np.pad(mono.astype(np.float32, copy=False), (half, half)))
+        win = stft_window(cfg, self.device)
+        probs: list[torch.Tensor] = []
+        for b in range(0, len(starts), BLOCK_WINDOWS):
+            block = starts[b : b + BLOCK_WINDOWS]
+            j0, j1 = block[0], block[-1] + wf  # frames [j0, j1)
+            seg = padded[j0 * cfg.hop_length : (j1 - 1) * cfg.hop_length + cfg.n_fft].to(self.device)
+            X = torch.stft(seg, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
+                           window=win, center=False, return_complex=True)
+            L = torch.log(X.abs() + 1e-5)  # (bins, j1 - j0)
+            batch = torch.stack([L[:, j - j0 : j - j0 + wf] for j in block])
+            probs.append(self.model.probabilities(batch)[:, 1].double().cpu())
+        return torch.cat(probs).numpy()
+
+    def classify(
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        *,
+        window_s: float = 5.0,
+        hop_s: float = 2.5,
+        channels: str = "mix",
+    ) -> ClassifierResult:
+        """Judge a recording.
+
+        Parameters
+        ----------
+        audio : float ``(channels, samples)`` or ``(samples,)`` in [-1, 1], any rate.
+        sample_rate : in Hz.
+        window_s : analysis window in seconds (the model was trained on 5 s).
+        hop_s : seconds between window starts (rounded to whole STFT frames of 23.2 ms).
+        channels : ``"mix"`` averages the channels to mono (historic sources are mono);
+            ``"max"`` judges each channel and keeps the larger ``p_noisy`` per window.
+
+        Returns
+        -------
+        :class:`ClassifierResult`; segment times in seconds of the input.
+        """
+        a = np.asarray(audio, dtype=np.float32)
+        if a.ndim == 1:
+            a = a[None, :]
+        eaudio.check_audio(a, int(sample_rate), min_seconds=MIN_SECONDS)
+        if not 1.0 <= window_s <= 30.0:
+            raise ParameterError(f"window_s must be between 1 and 30 seconds, got {window_s}")
+        if not 0.0 < hop_s <= window_s:
+            raise ParameterError(f"hop_s must be in (0, window_s], got {hop_s}")
+        if channels not in ("mix", "max"):
+            raise ParameterError(f"channels must be 'mix' or 'max', got {channels!r}")
+        sr = self.sample_rate
+        duration = a.shape[-1] / sample_rate
+        rows = eaudio.to_mono(a) if channels == "mix" or a.shape[0] == 1 else a
+        rows = eaudio.resample(rows, int(sample_rate), sr)
+        n_win = int(round(window_s * sr))
+        if rows.shape[-1] < n_win:
+            rows = np.pad(rows, [(0, 0), (0, n_win - rows.shape[-1])], mode="symmetric")
+        hop = self.stft_cfg.hop_length
+        wf = self.stft_cfg.n_frames(n_win)
+        total = self.stft_cfg.n_frames(rows.shape[-1])
+        hop_frames = max(1, int(round(hop_s * sr / hop)))
+        last = total - wf
+        starts = list(range(0, last + 1, hop_frames))
+        if starts[-1] != last:
+            starts.append(last)
+        p = np.max([self._frame_probabilities(r, starts, wf) for r in rows], axis=0)
+        segments = [
+            Segment(start=min(j * hop / sr, duration), end=min(j * hop / sr + window_s, duration),
+                    p_noisy=float(pj))
+            for j, pj in zip(starts, p)
+        ]
+        overall = float(np.quantile(p, self.quantile))
+        verdict = CLASSES[1] if overall >= self.threshold else CLASSES[0]
+        return ClassifierResult(verdict=verdict, p_noisy=overall, segments=segments)
+
+    def classify_file(self, path: str | Path, **kwargs: Any) -> ClassifierResult:
+        """Load ``path`` (any format :func:`echoes.audio.load` reads) and :meth:`classify` it."""
+        a, sr = eaudio.load(path, min_seconds=MIN_SECONDS)
+        return self.classify(a, sr, **kwargs)
+
+
+__all__ = ["Classifier", "ClassifierResult", "Segment", "default_weights_dir"]
