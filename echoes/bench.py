@@ -1,0 +1,183 @@
+"""``echoes bench``: speed and memory of every step on the same 60 s of audio, noisereduce beside.
+
+Realtime factor (RTF) = seconds of audio / seconds of wall time (higher is faster), the median of
+``repeats`` runs after one warm-up. The test signal is a synthetic piano-like piece at 44.1 kHz
+mono degraded by the ``gramophone`` preset (no data files needed). With ``--long`` a one-hour
+44.1 kHz stereo file is restored from disk in a child process, and its peak memory (max RSS)
+is reported. CUDA figures are added when a GPU is present (batched chunks).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def synthetic_piano(seconds: float, sample_rate: int = 44100, *, seed: int = 0) -> np.ndarray:
+    """A piano-like test piece, ``(samples,)`` float32: random notes and chords with decaying
+    inharmonic partials, soft and loud, with rests. For benchmarks and quick checks, not training."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sample_rate)
+    out = np.zeros(n, dtype=np.float64)
+    t_note = np.arange(int(2.5 * sample_rate)) / sample_rate
+    pos = 0
+    while pos < n:
+        for _ in range(int(rng.integers(1, 4))):
+            midi = int(rng.integers(33, 90))
+            f0 = 440.0 * 2 ** ((midi - 69) / 12)
+            vel = rng.uniform(0.2, 1.0)
+            note = np.zeros_like(t_note)
+            for k in range(1, 16):
+                fk = k * f0 * np.sqrt(1 + 3e-4 * k * k)
+                if fk > sample_rate / 2.2:
+                    break
+                note += (vel ** (0.5 + 0.3 * k)) / k * np.exp(-t_note * (0.8 + 0.6 * k * f0 / 440)) * np.sin(
+                    2 * np.pi * fk * t_note + rng.uniform(0, 2 * np.pi))
+            m = min(len(note), n - pos)
+            out[pos:pos + m] += 0.15 * note[:m]
+        pos += int(rng.choice([0.125, 0.25, 0.5, 1.0]) * sample_rate)
+        if rng.random() < 0.05:
+            pos += int(sample_rate * rng.uniform(0.3, 1.5))  # a rest
+    out *= 0.7 / max(1e-9, np.max(np.abs(out)))
+    return out.astype(np.float32)
+
+
+def _time(fn: Callable[[], Any], repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_bench(*, seconds: float = 60.0, repeats: int = 3, device: str = "cpu", long: bool = False,
+              weights: str | None = None, threads: int | None = None) -> dict[str, Any]:
+    import torch
+
+    from echoes import inpaint
+    from echoes.api import Restorer, RestoreOptions
+    from echoes.degrade import degrade
+
+    if threads:
+        torch.set_num_threads(threads)
+    sr = 44100
+    clean = synthetic_piano(seconds, sr, seed=1)
+    noisy, _ = degrade(clean, sr, preset="gramophone", seed=1)
+    noisy = noisy.astype(np.float32)
+    x = noisy[None, :]
+    rows: list[dict[str, Any]] = []
+    results: dict[str, Any] = {
+        "audio_s": seconds, "sample_rate": sr, "channels": 1, "repeats": repeats,
+        "machine": {"python": platform.python_version(), "torch": torch.__version__,
+                    "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                    "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
+        "rows": rows,
+    }
+
+    def add(name: str, dev: str, fn: Callable[[], Any]) -> None:
+        try:
+            t = _time(fn, repeats)
+            rows.append({"step": name, "device": dev, "seconds": round(t, 4), "rtf": round(seconds / t, 1)})
+            log.info("%-28s %-5s %8.3f s  %7.1fx realtime", name, dev, t, seconds / t)
+        except Exception as exc:  # report, keep going
+            rows.append({"step": name, "device": dev, "error": f"{type(exc).__name__}: {exc}"})
+            log.warning("%s failed: %s", name, exc)
+
+    devices = ["cpu"] + (["cuda"] if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else [])
+    for dev in devices:
+        r = Restorer(weights=weights, device=dev)
+        add("classify", dev, lambda: r.classify(x, sr))
+        for model in ("default", "paper"):
+            add(f"denoise ({model})", dev, lambda m=model: r.denoiser(m).denoise(x, sr))
+        gaps = [inpaint.Gap(int(s * sr), int(s * sr) + int(0.08 * sr), sr) for s in np.linspace(2, seconds - 3, 10)]
+        if dev == "cpu":
+            add("inpaint (10 gaps of 80 ms)", dev, lambda: inpaint.fill_gaps(x, sr, gaps))
+            add("detect gaps", dev, lambda: inpaint.detect_gaps(x, sr))
+        add("restore (auto, whole chain)", dev, lambda: r.restore(x, sr, RestoreOptions()))
+        add("restore (denoise always)", dev, lambda: r.restore(x, sr, RestoreOptions(denoise="always")))
+    try:
+        import noisereduce
+
+        add("noisereduce (reference)", "cpu", lambda: noisereduce.reduce_noise(y=noisy, sr=sr))
+    except ImportError:
+        rows.append({"step": "noisereduce (reference)", "device": "cpu", "error": "not installed"})
+    results["peak_rss_mb_in_process"] = round(_maxrss_mb(), 1)
+    if long:
+        results["long"] = bench_long_file(weights=weights)
+    return results
+
+
+def bench_long_file(*, minutes: float = 60.0, weights: str | None = None) -> dict[str, Any]:
+    """Write a ``minutes``-long 44.1 kHz stereo PCM_16 file, restore it in a child process with
+    ``echoes restore``, and report wall time and the child's peak memory (max RSS)."""
+    import soundfile as sf
+
+    sr = 44100
+    with tempfile.TemporaryDirectory(prefix="echoes-bench-") as tmp:
+        src = Path(tmp) / "long.wav"
+        piece = synthetic_piano(60.0, sr, seed=2)
+        rng = np.random.default_rng(0)
+        with sf.SoundFile(src, "w", sr, 2, subtype="PCM_16") as f:
+            for _ in range(int(minutes)):
+                hiss = 0.01 * rng.standard_normal((2, piece.size)).astype(np.float32)
+                f.write((np.stack([piece, 0.9 * piece]) + hiss).T)
+        dst = Path(tmp) / "long.restored.wav"
+        cmd = [sys.executable, "-m", "echoes", "-q", "restore", str(src), "-o", str(dst)]
+        if weights:
+            cmd += ["--weights", weights]
+        t = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - t
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        ok = proc.returncode == 0 and dst.exists() and sf.info(dst).frames == sf.info(src).frames
+        return {"minutes": minutes, "channels": 2, "sample_rate": sr, "ok": ok, "wall_s": round(wall, 1),
+                "rtf": round(minutes * 60 / wall, 1), "peak_rss_mb": round(max(peak, before) / 1024, 1),
+                "stderr": proc.stderr[-500:] if not ok else ""}
+
+
+def format_table(results: dict[str, Any]) -> str:
+    lines = [f"Bench on {results['audio_s']:.0f} s of 44.1 kHz mono (median of {results['repeats']} runs); "
+             f"torch threads {results['machine']['torch_threads']}, GPU {results['machine']['cuda'] or 'none'}",
+             "", "| step | device | seconds | × realtime |", "|---|---|---:|---:|"]
+    for r in results["rows"]:
+        if "error" in r:
+            lines.append(f"| {r['step']} | {r['device']} | error: {r['error']} | |")
+        else:
+            lines.append(f"| {r['step']} | {r['device']} | {r['seconds']:.3f} | {r['rtf']:.1f} |")
+    if "long" in results:
+        lg = results["long"]
+        lines += ["", f"One-hour 44.1 kHz stereo file via `echoes restore`: ok={lg['ok']}, {lg['wall_s']} s "
+                      f"({lg['rtf']}× realtime), peak memory {lg['peak_rss_mb']} MB"]
+    return "\n".join(lines)
+
+
+def main(args) -> int:
+    res = run_bench(seconds=args.seconds, repeats=args.repeats, device=args.device, long=args.long,
+                    weights=args.weights, threads=args.threads)
+    print(format_table(res))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=2) + "\n")
+    print(f"\nwrote {out}")
+    return 0

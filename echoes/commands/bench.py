@@ -1,0 +1,22 @@
+"""``echoes bench``: realtime factors, peak memory, noisereduce as the reference (see echoes.bench)."""
+
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="speed and memory of each step on 60 s of audio")
+    p.add_argument("--seconds", type=float, default=60.0, help="length of the test audio (default 60)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
+                   help="auto: CPU, plus CUDA when a GPU is present")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--long", action="store_true", help="also restore a one-hour stereo file and report peak memory")
+    p.add_argument("--weights", default=None)
+    p.add_argument("--out", default="bench.json", help="JSON output (default bench.json)")
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from echoes.bench import main
+
+    return main(args)
