@@ -1,0 +1,185 @@
+"""The restoration chain on short inputs: clean stays bit-exact, noisy improves, gaps get filled,
+the CLI keeps rate/length/channels/format, a broken file in a batch does not stop the rest."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from echoes import audio
+from echoes.api import Restorer, RestoreOptions, wet_curve
+from echoes.errors import OutputPathError, ParameterError
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+CLEAN = EXAMPLES / "clean_bach_prelude_c.flac"
+
+
+def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / np.sum((ref - est).astype(np.float64) ** 2)))
+
+
+@pytest.fixture(scope="module")
+def restorer() -> Restorer:
+    return Restorer()
+
+
+@pytest.fixture(scope="module")
+def clean() -> tuple[np.ndarray, int]:
+    x, sr = audio.load(CLEAN)
+    return x[:, : 8 * sr], sr
+
+
+def test_wet_curve_is_zero_outside_noisy_runs_and_ramps_inside() -> None:
+    m = np.zeros(1000, dtype=bool)
+    m[300:700] = True
+    w = wet_curve(m, 50)
+    assert np.all(w[:300] == 0) and np.all(w[700:] == 0)
+    assert np.all(w[350:650] == 1)
+    assert np.all(np.diff(w[300:350]) > 0) and np.all(np.diff(w[650:700]) < 0)
+    assert 0 < w[300] < 0.01 and 0 < w[699] < 0.01
+    edge = np.ones(100, dtype=bool)
+    assert np.all(wet_curve(edge, 30) == 1)  # no fade at the signal's ends
+
+
+def test_clean_input_comes_back_bit_exact(restorer: Restorer, clean) -> None:
+    x, sr = clean
+    res = restorer.restore(x, sr)
+    assert res.report["verdict"] == "clean", res.report["segments"]
+    assert res.report["denoised"] == [] and res.report["gaps"] == []
+    assert np.array_equal(res.audio, x)
+    assert not np.any(res.removed)
+
+
+def test_noisy_input_is_changed_and_improves(restorer: Restorer, clean) -> None:
+    from echoes.degrade import degrade
+
+    x, sr = clean
+    noisy, info = degrade(x[0], sr, preset="hiss", seed=3)
+    res = restorer.restore(noisy[None, :], sr)
+    assert res.report["verdict"] == "noisy"
+    assert res.report["denoised_fraction"] > 0.5
+    before, after = snr_db(x[0], noisy), snr_db(x[0], res.audio[0])
+    assert after > before + 3.0, (before, after)
+    np.testing.assert_allclose(res.audio[0] + res.removed[0], noisy, atol=1e-6)
+    assert np.max(np.abs(res.audio)) <= 1.0
+
+
+def test_planted_gaps_are_found_and_filled(restorer: Restorer, clean) -> None:
+    x, sr = clean
+    y = x.copy()
+    spans = [(int(2.0 * sr), int(2.02 * sr)), (int(5.0 * sr), int(5.05 * sr))]
+    for a, b in spans:
+        y[:, a:b] = 0.0
+    res = restorer.restore(y, sr, RestoreOptions(denoise="never"))
+    found = [(g["start"], g["end"]) for g in res.report["gaps"]]
+    assert len(found) == 2
+    for (a, b), (fa, fb) in zip(spans, found):
+        assert abs(fa - a) <= 0.002 * sr and abs(fb - b) <= 0.002 * sr
+        assert snr_db(x[0, a:b], res.audio[0, a:b]) > 5.0
+    outside = np.ones(y.shape[1], dtype=bool)
+    for fa, fb in found:
+        outside[fa:fb] = False
+    assert np.array_equal(res.audio[:, outside], y[:, outside])
+
+
+def test_user_gaps_and_overrides(restorer: Restorer, clean) -> None:
+    x, sr = clean
+    res = restorer.restore(x, sr, RestoreOptions(denoise="never", gaps="1.00-1.02", gaps_replace=True))
+    assert [(g["start"], g["end"]) for g in res.report["gaps"]] == [(sr, sr + int(round(0.02 * sr)))]
+    assert np.array_equal(res.audio[:, : sr], x[:, : sr])
+    always = restorer.restore(x, sr, RestoreOptions(denoise="always", inpaint="never"))
+    assert always.report["denoised_fraction"] == 1.0
+    assert not np.array_equal(always.audio, x)
+    with pytest.raises(ParameterError):
+        RestoreOptions(denoise="sometimes").validate()
+    with pytest.raises(ParameterError):
+        RestoreOptions(strength=2).validate()
+
+
+def test_one_d_and_stereo_shapes_are_kept(restorer: Restorer, clean) -> None:
+    x, sr = clean
+    r1 = restorer.restore(x[0, : 3 * sr], sr)
+    assert r1.audio.shape == (3 * sr,)
+    st = np.stack([x[0, : 3 * sr], 0.5 * x[0, : 3 * sr]])
+    r2 = restorer.restore(st, sr, RestoreOptions(denoise="always"))
+    assert r2.audio.shape == st.shape and r2.audio.dtype == np.float32
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "echoes", *args], capture_output=True, text=True, timeout=300,
+                          cwd=ROOT)
+
+
+def test_cli_keeps_rate_length_channels_format_and_writes_report(tmp_path: Path, clean) -> None:
+    x, sr = clean
+    x48 = audio.resample(x[:, : 4 * sr], sr, 48000)
+    st = np.stack([x48[0], 0.7 * x48[0]])
+    src = tmp_path / "my take é.flac"
+    audio.save(src, st, 48000, subtype="PCM_24")
+    out = tmp_path / "out.flac"
+    rep = tmp_path / "rep.json"
+    r = _cli("restore", str(src), "-o", str(out), "--report", str(rep), "--residual", "--denoise", "always")
+    assert r.returncode == 0, r.stderr
+    i = sf.info(out)
+    assert (i.samplerate, i.channels, i.frames, i.format, i.subtype) == (48000, 2, st.shape[1], "FLAC", "PCM_24")
+    data = json.loads(rep.read_text())
+    assert data[0]["input"] == str(src) and data[0]["status"] == "ok"
+    assert data[0]["denoised_fraction"] == 1.0
+    y, _ = audio.load(out)
+    res, _ = audio.load(tmp_path / "out.residual.flac")
+    np.testing.assert_allclose(y + res, st, atol=3e-6)
+
+
+def test_cli_batch_with_a_broken_file(tmp_path: Path, clean) -> None:
+    x, sr = clean
+    a = tmp_path / "a.wav"
+    audio.save(a, x[:, : 2 * sr], sr, subtype="PCM_16")
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    c = tmp_path / "c.ogg"
+    audio.save(c, x[:, : 2 * sr], sr)
+    out = tmp_path / "out"
+    r = _cli("restore", str(a), str(bad), str(c), "-o", str(out))
+    assert r.returncode != 0
+    assert "bad.wav" in r.stderr and "Traceback" not in r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a.wav", "c.ogg"]
+    assert sf.info(out / "c.ogg").format == "OGG"
+    ya, _ = audio.load(out / "a.wav")
+    assert np.array_equal(ya, audio.load(a)[0])  # clean: bit-exact through the CLI too
+
+
+def test_cli_refuses_to_overwrite_the_input(tmp_path: Path, clean) -> None:
+    x, sr = clean
+    a = tmp_path / "a.wav"
+    audio.save(a, x[:, :sr], sr)
+    before = a.read_bytes()
+    r = _cli("restore", str(a), "-o", str(a))
+    assert r.returncode != 0 and "overwrite the input" in r.stderr
+    assert a.read_bytes() == before
+    r = _cli("restore", str(a), "-o", str(tmp_path))  # same folder, same name
+    assert r.returncode != 0 and a.read_bytes() == before
+
+
+def test_long_files_are_restored_in_blocks(tmp_path: Path, restorer: Restorer, clean, monkeypatch) -> None:
+    import echoes.api as api
+
+    x, sr = clean
+    monkeypatch.setattr(api, "BLOCK_S", 2.0)
+    monkeypatch.setattr(api, "MARGIN_S", 1.0)
+    src = tmp_path / "in.wav"
+    audio.save(src, x, sr, subtype="PCM_16")
+    dst = tmp_path / "out.wav"
+    rep = restorer.restore_file(src, dst, stream_above_s=1.0)
+    assert rep["blocks"] == 4
+    y, _ = audio.load(dst)
+    assert np.array_equal(y, audio.load(src)[0])
+    assert not list(tmp_path.glob(".echoes-*")) and not list(tmp_path.glob("echoes-*"))
+    with pytest.raises(OutputPathError):
+        restorer.restore_file(src, src)
