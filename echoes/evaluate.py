@@ -1,0 +1,403 @@
+"""``echoes evaluate``: every claim of the paper, and ours, measured by one command.
+
+It rebuilds the held-out test material from the documented recipe (the corpus's *test* split:
+pieces never seen in training; see docs/DATA.md), runs every method on it in the same run, and
+writes ``results.json`` (every number), ``results.md`` (the tables the README shows) and PNG
+plots to ``--out``.
+
+Protocols (stated again beside every number in results.md):
+
+- **paper**: white Gaussian noise at 0 dB SNR added to clean piano at 44.1 kHz (the noise covers
+  the full 0–22 kHz band, as in the paper's code); metrics on the 44.1 kHz waveform.
+- **gramophone**: the ``gramophone`` preset (band-limiting, hiss, crackle, clicks, thumps, hum,
+  rumble, wow) with *held-out* recorded noise clips (``noise_split="test"``). The reference is the
+  simulator's signal path (the clean music after band-limiting and wow, which no de-noiser should
+  undo), so the metrics score noise removal only.
+- The classifier is scored per 5-second window on clean test clips (plain, quiet, and after a
+  lossy ogg round trip) and on the same clips through every preset, labelled by
+  :func:`echoes.degrade.is_noisy`.
+- Inpainting: gaps of 10–500 ms at random non-silent places in test pieces; gap SNR inside the
+  gaps (:func:`echoes.inpaint.evaluate_inpainting`).
+
+``--quick`` uses a few synthetic piano-like clips instead (no corpus, no downloads, under a
+minute): it checks the machinery end to end; its numbers are not claims.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from echoes import __version__
+from echoes import audio as eaudio
+
+log = logging.getLogger(__name__)
+
+#: The paper's claims, verbatim figures.
+PAPER_CLAIMS = {
+    "classifier_accuracy_pct": 99.92,
+    "denoise_snr_db": 21.21,
+    "denoise_mae": 0.0834,
+    "denoise_val_loss": 0.0491,
+    "inpainting": "seamless",
+}
+EVAL_RATE = 44_100
+DENOISE_METHODS = ("do-nothing", "noisereduce", "paper CAE", "default")
+
+
+# ------------------------------------------------------------------------------------------
+# Test material
+# ------------------------------------------------------------------------------------------
+
+
+def test_material(*, corpus: str | Path | None, quick: bool, n_clips: int, n_pieces: int, seed: int = 0,
+                  piano: str | None = None, split: str = "test") -> dict[str, Any]:
+    """5-second clips and whole pieces at 44.1 kHz, mono float32 ``(samples,)`` each."""
+    if quick:
+        from echoes.bench import synthetic_piano
+
+        clips = [synthetic_piano(5.0, EVAL_RATE, seed=100 + i) for i in range(n_clips)]
+        pieces = [synthetic_piano(20.0, EVAL_RATE, seed=200 + i) for i in range(n_pieces)]
+        return {"source": "synthetic piano-like tones (quick run: not a claim)", "clips": clips,
+                "pieces": pieces, "clip_ids": [f"synthetic-{i}" for i in range(n_clips)]}
+    from echoes import corpus as ecorpus
+
+    folder = Path(corpus) if corpus else None
+    if folder is None or not (folder / "manifest.json").is_file():
+        raise FileNotFoundError(
+            f"no corpus at '{folder}': build it with `python -m echoes data build --out {folder or 'DIR'}` "
+            "(see docs/DATA.md), or pass --quick")
+    rng = np.random.default_rng(seed)
+    all_clips = list(ecorpus.iter_clips(folder, split, sample_rate=EVAL_RATE, seconds=5.0, piano=piano))
+    # keep clips with music in them (a silent clip has no defined SNR)
+    all_clips = [c for c in all_clips if np.sqrt(np.mean(c[1] ** 2)) > 1e-3]
+    order = rng.permutation(len(all_clips))[:n_clips]
+    chosen = [all_clips[i] for i in sorted(order)]
+    pieces = []
+    for meta in ecorpus.list_pieces(folder, split)[:n_pieces]:
+        x, sr = eaudio.load(folder / meta["path"])
+        pieces.append(eaudio.resample(eaudio.to_mono(x)[0], sr, EVAL_RATE))
+    return {"source": f"corpus '{folder}' split '{split}'" + (f" piano '{piano}'" if piano else ""),
+            "clips": [c[1] for c in chosen], "clip_ids": [c[0] for c in chosen], "pieces": pieces}
+
+
+# ------------------------------------------------------------------------------------------
+# Classifier
+# ------------------------------------------------------------------------------------------
+
+
+def _ogg_round_trip(x: np.ndarray, sr: int) -> np.ndarray:
+    import io
+
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, x, sr, format="OGG", subtype="VORBIS")
+    buf.seek(0)
+    y, _ = sf.read(buf, dtype="float32")
+    return eaudio.fit_length(y, len(x)).astype(np.float32)
+
+
+def eval_classifier(clips: list[np.ndarray], *, weights=None, noise_dir=None, noise_split="test",
+                    seed: int = 0) -> dict[str, Any]:
+    """Accuracy, false-noisy rate and confusion matrix over clean and degraded 5-second clips."""
+    from echoes.classify import Classifier
+    from echoes.degrade import PRESETS, degrade, is_noisy
+
+    clf = Classifier.load(weights)
+    thr = clf.threshold
+    rows: list[tuple[str, bool, float]] = []  # (condition, truly noisy, p_noisy)
+    t0 = time.perf_counter()
+    for i, x in enumerate(clips):
+        variants = {"clean": x, "clean quiet (-30 dB)": x * 10 ** (-30 / 20),
+                    "clean ogg round trip": _ogg_round_trip(x, EVAL_RATE)}
+        for name, v in variants.items():
+            rows.append((name, False, clf.classify(v, EVAL_RATE).p_noisy))
+        for k, preset in enumerate(PRESETS):
+            y, info = degrade(x, EVAL_RATE, preset=preset, seed=seed * 1000 + i * 10 + k,
+                              noise_dir=noise_dir, noise_split=noise_split)
+            y = eaudio.peak_safe(y.astype(np.float32))  # as a file would hold it
+            rows.append((preset, bool(is_noisy(info)), clf.classify(y.astype(np.float32), EVAL_RATE).p_noisy))
+    secs = time.perf_counter() - t0
+    truth = np.array([r[1] for r in rows])
+    pred = np.array([r[2] >= thr for r in rows])
+    by: dict[str, dict[str, Any]] = {}
+    for cond in dict.fromkeys(r[0] for r in rows):
+        sel = np.array([r[0] == cond for r in rows])
+        by[cond] = {"n": int(sel.sum()), "accuracy_pct": round(100 * float(np.mean(pred[sel] == truth[sel])), 3),
+                    "called_noisy_pct": round(100 * float(np.mean(pred[sel])), 3)}
+    clean = ~truth
+    return {
+        "windows": len(rows), "threshold": thr,
+        "accuracy_pct": round(100 * float(np.mean(pred == truth)), 3),
+        "false_noisy_pct": round(100 * float(np.mean(pred[clean])) if clean.any() else 0.0, 3),
+        "missed_noisy_pct": round(100 * float(np.mean(~pred[truth])) if truth.any() else 0.0, 3),
+        "confusion": {"clean_called_clean": int(np.sum(clean & ~pred)), "clean_called_noisy": int(np.sum(clean & pred)),
+                      "noisy_called_clean": int(np.sum(truth & ~pred)), "noisy_called_noisy": int(np.sum(truth & pred))},
+        "by_condition": by,
+        "seconds_per_window": round(secs / max(1, len(rows)), 4),
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# De-noising
+# ------------------------------------------------------------------------------------------
+
+
+def _mag_snr(clean: np.ndarray, est: np.ndarray) -> float:
+    """SNR of magnitude spectrograms (one way the paper's figure could have been computed)."""
+    import torch
+
+    from echoes.spectral import STFTConfig, stft
+
+    cfg = STFTConfig(sample_rate=EVAL_RATE, n_fft=2048, hop_length=512, win_length=2048)
+    a = stft(torch.from_numpy(clean.astype(np.float32)), cfg).abs()
+    b = stft(torch.from_numpy(est.astype(np.float32)), cfg).abs()
+    return float(10 * torch.log10((a ** 2).sum() / ((a - b) ** 2).sum().clamp_min(1e-20)))
+
+
+def _methods(weights, device: str) -> dict[str, Any]:
+    from echoes.denoise import Denoiser
+
+    out: dict[str, Any] = {"do-nothing": lambda y: y}
+    try:
+        import noisereduce
+
+        out["noisereduce"] = lambda y: noisereduce.reduce_noise(y=y, sr=EVAL_RATE).astype(np.float32)
+    except ImportError:
+        log.warning("noisereduce is not installed: its column stays empty (pip install noisereduce)")
+    paper = Denoiser.load("paper", weights, device=device)
+    default = Denoiser.load("default", weights, device=device)
+    out["paper CAE"] = lambda y: paper.denoise(y, EVAL_RATE)
+    out["default"] = lambda y: default.denoise(y, EVAL_RATE)
+    return out
+
+
+def eval_denoise(clips: list[np.ndarray], *, weights=None, noise_dir=None, device="cpu", seed: int = 0,
+                 input_snrs: tuple[float, ...] = (-5.0, 0.0, 5.0, 10.0, 20.0)) -> dict[str, Any]:
+    """Metrics per protocol and method; SNR gain against input SNR (white noise)."""
+    from echoes import metrics
+    from echoes.degrade import degrade
+
+    methods = _methods(weights, device)
+    res: dict[str, Any] = {"protocols": {}, "snr_sweep": {}}
+    for proto in ("paper", "gramophone"):
+        per: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
+        secs = {m: 0.0 for m in methods}
+        audio_s = 0.0
+        for i, x in enumerate(clips):
+            y, info = degrade(x, EVAL_RATE, preset=proto, seed=seed * 1000 + i,
+                              noise_dir=noise_dir if proto == "gramophone" else None, noise_split="test")
+            ref = info["reference"] if info.get("reference") is not None else x
+            ref = np.asarray(ref, dtype=np.float32).reshape(-1)
+            y = y.astype(np.float32)
+            audio_s += len(x) / EVAL_RATE
+            for name, fn in methods.items():
+                t = time.perf_counter()
+                est = np.asarray(fn(y), dtype=np.float32).reshape(-1)
+                secs[name] += time.perf_counter() - t
+                m = metrics.all_metrics(ref, est, sample_rate=EVAL_RATE)
+                m["mag_snr_db"] = _mag_snr(ref, est)
+                per[name].append(m)
+        table = {}
+        for name, rows in per.items():
+            keys = rows[0].keys()
+            table[name] = {k: round(float(np.mean([r[k] for r in rows])), 4) for k in keys}
+            table[name]["realtime_factor"] = round(audio_s / max(secs[name], 1e-9), 1)
+        base = table["do-nothing"]["si_sdr_db"]
+        for name in table:
+            table[name]["si_sdr_improvement_db"] = round(table[name]["si_sdr_db"] - base, 3)
+        res["protocols"][proto] = {"clips": len(clips), "methods": table}
+    # SNR gain against input SNR, white noise
+    for snr in input_snrs:
+        row = {}
+        for name, fn in methods.items():
+            if name == "do-nothing":
+                continue
+            gains = []
+            for i, x in enumerate(clips[: max(2, len(clips) // 4)]):
+                y, _ = degrade(x, EVAL_RATE, preset="paper", seed=seed * 1000 + 500 + i, snr_db=snr)
+                est = np.asarray(fn(y.astype(np.float32)), dtype=np.float32).reshape(-1)
+                gains.append(metrics.snr_db(x, est) - metrics.snr_db(x, y))
+            row[name] = round(float(np.mean(gains)), 3)
+        res["snr_sweep"][str(snr)] = row
+    return res
+
+
+# ------------------------------------------------------------------------------------------
+# Report
+# ------------------------------------------------------------------------------------------
+
+
+def _plots(results: dict[str, Any], out: Path) -> list[str]:
+    from matplotlib.figure import Figure
+
+    made = []
+    sweep = results.get("denoise", {}).get("snr_sweep")
+    if sweep:
+        fig = Figure(figsize=(5.5, 3.5))
+        ax = fig.add_subplot()
+        xs = [float(k) for k in sweep]
+        for name in next(iter(sweep.values())):
+            ax.plot(xs, [sweep[k][name] for k in sweep], marker="o", label=name)
+        ax.set_xlabel("input SNR (dB), white Gaussian noise, 44.1 kHz")
+        ax.set_ylabel("SNR gain (dB)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.savefig(out / "denoise_snr_gain.png", dpi=110, bbox_inches="tight")
+        made.append("denoise_snr_gain.png")
+    inp = results.get("inpaint", {})
+    per = inp.get("gap_snr_db") or inp.get("mean_gap_snr_db")
+    if isinstance(per, dict) and per:
+        fig = Figure(figsize=(5.5, 3.5))
+        ax = fig.add_subplot()
+        for method, by_len in per.items():
+            if not isinstance(by_len, dict):
+                continue
+            ls = sorted(by_len, key=float)
+            vals = [by_len[k]["mean"] if isinstance(by_len[k], dict) else by_len[k] for k in ls]
+            ax.plot([float(v) for v in ls], vals, marker="o", label=method)
+        ax.set_xscale("log")
+        ax.set_xlabel("gap length (ms)")
+        ax.set_ylabel("gap SNR (dB)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.savefig(out / "inpaint_gap_snr.png", dpi=110, bbox_inches="tight")
+        made.append("inpaint_gap_snr.png")
+    return made
+
+
+def _fmt(v: Any, nd: int = 2) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.{nd}f}"
+    return str(v)
+
+
+def render_markdown(r: dict[str, Any]) -> str:
+    """The tables of results.md (the README's Results section is made from this text)."""
+    L: list[str] = []
+    L.append(f"_Made by `python -m echoes evaluate{' --quick' if r['quick'] else ''}` on {r['date']} at commit "
+             f"`{r['commit']}`; test material: {r['material']}. Every figure below is in `results.json`._")
+    if r["quick"]:
+        L.append("\n**Quick run: synthetic material, a check of the machinery, not a claim.**")
+    d = r.get("denoise", {}).get("protocols", {})
+    c = r.get("classifier", {})
+    inp = r.get("inpaint", {})
+    L.append("\n### The paper's claims beside what Echoes measures\n")
+    L.append("| claim | paper | Echoes, paper-faithful model | Echoes, default model | do-nothing | noisereduce | protocol |")
+    L.append("|---|---:|---:|---:|---:|---:|---|")
+    if c:
+        L.append(f"| classifier accuracy (%) | {PAPER_CLAIMS['classifier_accuracy_pct']} | {_fmt(c.get('accuracy_pct'))} "
+                 f"(paper architecture) | same model | – | – | {c.get('windows')} test windows (5 s), clean + every preset; "
+                 f"false-noisy {_fmt(c.get('false_noisy_pct'), 3)}% |")
+    p = d.get("paper", {}).get("methods", {})
+    if p:
+        def g(m, k, nd=2):
+            return _fmt(p.get(m, {}).get(k), nd)
+        L.append(f"| de-noising SNR (dB) | {PAPER_CLAIMS['denoise_snr_db']} | {g('paper CAE', 'snr_db')} | {g('default', 'snr_db')} "
+                 f"| {g('do-nothing', 'snr_db')} | {g('noisereduce', 'snr_db')} | 0 dB white Gaussian noise, 44.1 kHz, waveform SNR |")
+        L.append(f"| … same, on magnitude spectrograms (dB) | {PAPER_CLAIMS['denoise_snr_db']} | {g('paper CAE', 'mag_snr_db')} | "
+                 f"{g('default', 'mag_snr_db')} | {g('do-nothing', 'mag_snr_db')} | {g('noisereduce', 'mag_snr_db')} | "
+                 "as above, SNR of |STFT| (one way the paper's figure could have been computed) |")
+        L.append(f"| MAE | {PAPER_CLAIMS['denoise_mae']} | {g('paper CAE', 'mae', 4)} | {g('default', 'mae', 4)} | "
+                 f"{g('do-nothing', 'mae', 4)} | {g('noisereduce', 'mae', 4)} | waveform mean absolute error, same protocol |")
+        L.append(f"| validation loss (STFT L1) | {PAPER_CLAIMS['denoise_val_loss']} | {g('paper CAE', 'stft_l1', 4)} | "
+                 f"{g('default', 'stft_l1', 4)} | {g('do-nothing', 'stft_l1', 4)} | {g('noisereduce', 'stft_l1', 4)} | "
+                 "L1 of magnitude spectrograms (the paper's loss), same protocol |")
+    if inp:
+        s = inp.get("summary", {})
+        if s:
+            L.append(f"| LPC inpainting is \"seamless\" | seamless | {s.get('paper_lpc', '–')} | {s.get('best', '–')} | "
+                     f"{s.get('zero', '–')} | – | gap SNR (dB) in 20 ms gaps of held-out piano |")
+    for proto, title in (("paper", "Paper protocol: 0 dB white Gaussian noise, 44.1 kHz"),
+                         ("gramophone", "Gramophone protocol: realistic chains, held-out noise clips")):
+        m = d.get(proto, {}).get("methods")
+        if not m:
+            continue
+        L.append(f"\n### De-noising, {title} ({d[proto]['clips']} clips of 5 s)\n")
+        L.append("| method | SNR (dB) | SI-SDR (dB) | SI-SDR gain (dB) | MAE | STFT L1 | × realtime (CPU) |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|")
+        for name, v in m.items():
+            L.append(f"| {name} | {_fmt(v.get('snr_db'))} | {_fmt(v.get('si_sdr_db'))} | {_fmt(v.get('si_sdr_improvement_db'))} "
+                     f"| {_fmt(v.get('mae'), 4)} | {_fmt(v.get('stft_l1'), 4)} | {_fmt(v.get('realtime_factor'), 0)} |")
+    if c:
+        L.append(f"\n### Classifier ({c['windows']} windows of 5 s, threshold {c['threshold']})\n")
+        cm = c["confusion"]
+        L.append("| | called clean | called noisy |\n|---|---:|---:|")
+        L.append(f"| clean | {cm['clean_called_clean']} | {cm['clean_called_noisy']} |")
+        L.append(f"| noisy | {cm['noisy_called_clean']} | {cm['noisy_called_noisy']} |")
+        L.append("\n| condition | windows | accuracy (%) | called noisy (%) |\n|---|---:|---:|---:|")
+        for cond, v in c["by_condition"].items():
+            L.append(f"| {cond} | {v['n']} | {_fmt(v['accuracy_pct'], 2)} | {_fmt(v['called_noisy_pct'], 2)} |")
+        for key, title in (("harder_piano", "held-out piano"), ("harder_noise", "held-out noise clips")):
+            h = r.get("classifier_" + key)
+            if h:
+                L.append(f"\nHarder test, {title}: accuracy {_fmt(h['accuracy_pct'], 3)}%, false-noisy "
+                         f"{_fmt(h['false_noisy_pct'], 3)}% over {h['windows']} windows.")
+    if inp and inp.get("table_md"):
+        L.append("\n### Inpainting: gap SNR (dB) by gap length\n")
+        L.append(inp["table_md"])
+    if r.get("plots"):
+        L.append("\n" + " ".join(f"![{p}]({p})" for p in r["plots"]))
+    L.append(f"\nThe whole run took {r['seconds']:.0f} s.")
+    return "\n".join(L) + "\n"
+
+
+def _inpaint_section(pieces: list[np.ndarray], quick: bool, seed: int) -> dict[str, Any]:
+    from echoes import inpaint
+
+    res = inpaint.evaluate_inpainting(pieces, EVAL_RATE, quick=quick, seed=seed)
+    return res
+
+
+def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = None, noise_dir=None,
+        weights=None, device: str = "cpu", seed: int = 0, n_clips: int | None = None) -> dict[str, Any]:
+    from echoes.checkpoint import git_commit
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    n_clips = n_clips or (3 if quick else 120)
+    mat = test_material(corpus=corpus, quick=quick, n_clips=n_clips, n_pieces=2 if quick else 8, seed=seed)
+    results: dict[str, Any] = {
+        "quick": quick, "date": _dt.date.today().isoformat(), "commit": git_commit() or "unknown",
+        "echoes_version": __version__, "material": mat["source"], "paper_claims": PAPER_CLAIMS,
+        "noise_dir": str(noise_dir) if noise_dir else None, "seed": seed,
+    }
+    log.info("classifier on %d clips", len(mat["clips"]))
+    results["classifier"] = eval_classifier(mat["clips"], weights=weights, noise_dir=noise_dir, seed=seed)
+    if not quick:
+        try:
+            hp = test_material(corpus=corpus, quick=False, n_clips=n_clips // 2, n_pieces=0, seed=seed,
+                               split="test-piano")
+            results["classifier_harder_piano"] = eval_classifier(hp["clips"], weights=weights, noise_dir=noise_dir,
+                                                                 seed=seed + 1)
+        except Exception as exc:  # the corpus may have no held-out-piano split
+            log.warning("harder test (held-out piano) skipped: %s", exc)
+    log.info("de-noising on %d clips", len(mat["clips"]))
+    dn_clips = mat["clips"][: (3 if quick else 40)]
+    results["denoise"] = eval_denoise(dn_clips, weights=weights, noise_dir=noise_dir, device=device, seed=seed,
+                                      input_snrs=(0.0, 10.0) if quick else (-5.0, 0.0, 5.0, 10.0, 20.0))
+    log.info("inpainting on %d pieces", len(mat["pieces"]))
+    results["inpaint"] = _inpaint_section(mat["pieces"], quick, seed)
+    results["plots"] = _plots(results, out)
+    results["seconds"] = round(time.perf_counter() - t0, 1)
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=_jsonable) + "\n")
+    (out / "results.md").write_text(render_markdown(results))
+    return results
+
+
+def _jsonable(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
