@@ -1,0 +1,278 @@
+"""Classifier: the model, whole-recording inference, save/load, the CLI, the training recipe.
+
+Everything runs on synthetic signals; checks that need the trained weights (``weights/``) skip
+with a reason when those are absent.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from echoes import cli
+from echoes.checkpoint import save_model
+from echoes.classify import Classifier, ClassifierResult, Segment, default_weights_dir
+from echoes.errors import NonFiniteError, ParameterError, TooShortError, WeightsError
+from echoes.models.classifier import CLASSES, SpectrogramCNN, features
+from echoes.spectral import PAPER_STFT
+
+SR = 22050
+HAVE_WEIGHTS = (default_weights_dir() / "classifier.json").is_file()
+needs_weights = pytest.mark.skipif(not HAVE_WEIGHTS, reason="no trained weights in weights/classifier.*")
+
+
+def piece(seconds: float = 5.0, *, seed: int = 0, sr: int = SR) -> np.ndarray:
+    """A sequence of decaying harmonic notes (samples,), peak about 0.5, with a -90 dB floor."""
+    from conftest import piano_tone
+
+    rng = np.random.default_rng(seed)
+    notes = []
+    total = 0
+    while total < seconds * sr:
+        f0 = float(110 * 2 ** (rng.integers(0, 36) / 12))
+        notes.append(piano_tone(f0, float(rng.uniform(0.3, 0.8)), sr, seed=int(rng.integers(1 << 30))))
+        total += notes[-1].size
+    x = np.concatenate(notes)[: int(seconds * sr)]
+    return (x + 3e-5 * rng.standard_normal(x.size)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def untrained() -> Classifier:
+    return Classifier.untrained(seed=0)
+
+
+@pytest.fixture(scope="module")
+def weights_dir(tmp_path_factory, untrained) -> Path:
+    d = tmp_path_factory.mktemp("w")
+    save_model(untrained.model, d, "classifier", extra={"stft": PAPER_STFT.to_dict(), "threshold": 0.5})
+    return d
+
+
+# -- the model ------------------------------------------------------------------------------
+
+
+def test_model_output_shape_and_probabilities():
+    torch.manual_seed(0)
+    m = SpectrogramCNN().eval()
+    x = features(torch.from_numpy(np.stack([piece(seed=s) for s in range(3)])))
+    assert x.shape == (3, 1025, 216)
+    logits = m(x)
+    assert logits.shape == (3, len(CLASSES))
+    p = m.probabilities(x)
+    assert torch.all((p >= 0) & (p <= 1))
+    assert torch.allclose(p.sum(dim=1), torch.ones(3), atol=1e-6)
+
+
+def test_every_layer_registered_and_forward_deterministic():
+    """The original built its last layer in forward: outputs changed at every call."""
+    torch.manual_seed(0)
+    m = SpectrogramCNN().eval()
+    names = set(m.state_dict())
+    assert {"conv1.weight", "conv2.weight", "conv3.weight", "fc1.weight", "fc2.weight"} <= names
+    n_params = sum(p.numel() for p in m.parameters())
+    x = features(torch.from_numpy(piece(seed=1)))[None]
+    a, b = m(x), m(x)
+    assert torch.equal(a, b)
+    assert sum(p.numel() for p in m.parameters()) == n_params
+    assert n_params * 4 < 1_000_000  # float32 weights under 1 MB
+    assert any(isinstance(mod, torch.nn.Dropout) and mod.p == 0.3 for mod in m.modules())
+
+
+def test_normalisation_is_level_invariant():
+    m = SpectrogramCNN()
+    x = piece(seed=2) + 3e-4 * np.random.default_rng(0).standard_normal(5 * SR).astype(np.float32)  # -70 dB floor
+    ref = m.normalise(features(torch.from_numpy(x))[None, None])
+    for g in (0.05, 0.3, 2.0):
+        y = m.normalise(features(torch.from_numpy(x * g))[None, None])
+        # only the 1e-5 floor of the log (about -130 dBFS per bin) breaks the invariance
+        d = (y - ref).abs().flatten()
+        assert float(d.mean()) < 0.01 and float(torch.quantile(d, 0.99)) < 0.05, g
+
+
+# -- whole recordings -------------------------------------------------------------------------
+
+
+def test_classify_windows_cover_the_recording(untrained):
+    x = piece(12.3, seed=3)
+    r = untrained.classify(x, SR)
+    assert isinstance(r, ClassifierResult) and r.verdict in CLASSES
+    assert 0.0 <= r.p_noisy <= 1.0
+    assert r.segments[0].start == 0.0
+    assert abs(r.segments[-1].end - 12.3) < 0.03
+    assert all(0.0 <= s.start < s.end <= 12.3 + 1e-6 and 0.0 <= s.p_noisy <= 1.0 for s in r.segments)
+    starts = [s.start for s in r.segments]
+    assert starts == sorted(starts) and len(r.segments) == 4  # 0, 2.5, 5.0, and the end-aligned 7.3
+    q = float(np.quantile([s.p_noisy for s in r.segments], 0.75))
+    assert abs(r.p_noisy - q) < 1e-9
+    assert (r.verdict == "noisy") == (r.p_noisy >= untrained.threshold)
+
+
+def test_frame_slicing_matches_per_window_stft(untrained):
+    x = piece(5.0, seed=4)
+    r = untrained.classify(x, SR)
+    p = untrained.window_probabilities(x[None])
+    assert len(r.segments) == 1
+    assert abs(r.segments[0].p_noisy - float(p[0])) < 1e-5
+
+
+def test_rates_channels_and_short_inputs(untrained):
+    x = piece(6.0, seed=5)
+    r22 = untrained.classify(x, SR)
+    x44 = np.repeat(x, 2)  # crude 2x upsampling is fine: the classifier resamples back
+    r44 = untrained.classify(np.stack([x44, x44]), 2 * SR)
+    assert len(r44.segments) == len(r22.segments)
+    mix = untrained.classify(np.stack([x, x]), SR)
+    mx = untrained.classify(np.stack([x, x]), SR, channels="max")
+    assert np.allclose([s.p_noisy for s in mix.segments], [s.p_noisy for s in mx.segments], atol=1e-6)
+    short = untrained.classify(x[: SR], SR)
+    assert len(short.segments) == 1 and short.segments[0].end == pytest.approx(1.0)
+
+
+def test_bad_input_raises_named_errors(untrained):
+    x = piece(2.0, seed=6)
+    with pytest.raises(TooShortError):
+        untrained.classify(x[:100], SR)
+    bad = x.copy()
+    bad[10] = np.nan
+    with pytest.raises(NonFiniteError):
+        untrained.classify(bad, SR)
+    with pytest.raises(ParameterError):
+        untrained.classify(x, SR, hop_s=0)
+    with pytest.raises(ParameterError):
+        untrained.classify(x, SR, channels="left")
+    with pytest.raises(WeightsError):
+        Classifier.load(Path(__file__).parent)
+
+
+def test_to_dict_matches_cli_schema():
+    r = ClassifierResult("noisy", 0.75, [Segment(0.0, 5.0, 0.9), Segment(2.5, 7.5, 0.6)])
+    d = r.to_dict()
+    assert set(d) == {"verdict", "p_noisy", "segments"}
+    assert d["segments"][1] == {"start": 2.5, "end": 7.5, "p_noisy": 0.6}
+    json.dumps(d)
+
+
+# -- save and load ------------------------------------------------------------------------------
+
+
+def test_save_load_gives_identical_outputs(untrained, weights_dir):
+    loaded = Classifier.load(weights_dir)
+    x = np.stack([piece(seed=7), piece(seed=8)])
+    a = untrained.window_probabilities(x)
+    b = loaded.window_probabilities(x)
+    assert np.array_equal(a, b)
+    assert loaded.config["sha256"] and loaded.threshold == 0.5
+
+
+# -- the CLI --------------------------------------------------------------------------------------
+
+
+def test_cli_json_keeps_paths_and_survives_a_bad_file(tmp_path, weights_dir, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    sf.write(tmp_path / "sub" / "a.wav", piece(7.0, seed=9), SR)
+    sf.write(tmp_path / "b.flac", np.stack([piece(3.0, seed=10)] * 2).T, 44100)
+    (tmp_path / "broken.wav").write_bytes(b"RIFF not really audio")
+    given = ["./sub/../sub/a.wav", "broken.wav", str(tmp_path / "b.flac"), "missing.ogg"]
+    status = cli.main(["classify", "--json", "--weights", str(weights_dir), *given])
+    out, err = capsys.readouterr()
+    assert status != 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [d["file"] for d in lines] == [given[0], given[2]]
+    for d in lines:
+        assert set(d) == {"file", "verdict", "p_noisy", "segments"}
+        assert d["verdict"] in ("noisy", "clean") and 0.0 <= d["p_noisy"] <= 1.0
+        assert all(set(s) == {"start", "end", "p_noisy"} for s in d["segments"])
+    err_lines = [e for e in err.splitlines() if e.startswith("echoes: error:")]
+    assert len(err_lines) == 2 and "broken.wav" in err_lines[0] and "missing.ogg" in err_lines[1]
+
+
+def test_cli_text_output(tmp_path, weights_dir, capsys):
+    sf.write(tmp_path / "a.wav", piece(5.0, seed=11), SR)
+    assert cli.main(["classify", "--weights", str(weights_dir), str(tmp_path / "a.wav")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(str(tmp_path / "a.wav") + ": ") and "windows noisy" in out
+
+
+# -- the training recipe -------------------------------------------------------------------------
+
+
+def test_examples_are_deterministic_and_labelled():
+    from echoes import train_classifier as T
+
+    clips = np.stack([piece(seed=12), piece(seed=13)])
+    ds = T.ExampleSet(clips, seed=3, n_examples=8, noise_dir=None)
+    a = [ds[i] for i in range(6)]
+    b = [ds[i] for i in range(6)]
+    for (xa, ya), (xb, yb) in zip(a, b):
+        assert torch.equal(xa, xb) and ya == yb
+        assert xa.shape == (T.CLIP_SAMPLES,) and xa.dtype == torch.float32 and torch.isfinite(xa).all()
+        assert float(xa.abs().max()) <= 1.0 + 1e-6
+    assert [y for _, y in a[0::2]] == [0, 0, 0]
+    rng = np.random.default_rng(0)
+    for preset in ("paper", "clicks", "hiss", "gaps", "mild", "gramophone"):
+        _, label, rec = T.make_example(clips[0], rng, want_noisy=True, noise_dir=None, preset=preset)
+        assert label == 1 and rec["preset"] == preset
+
+
+def test_clean_augmentations_stay_clean_by_definition():
+    from echoes import degrade as D
+    from echoes import train_classifier as T
+
+    x = piece(seed=14).astype(np.float64)
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        y, info = T.noise_floor(x, rng)
+        assert info.get("snr_db") is None or info["snr_db"] >= 40.0 - 1e-6
+    y, _ = T.codec(x, rng)
+    assert y.shape == x.shape and np.isfinite(y).all()
+    # the definition the labels come from
+    assert D.NOISY_SNR_DB == 30.0
+
+
+def test_training_smoke(tmp_path, monkeypatch):
+    from echoes import train_classifier as T
+
+    clips = np.stack([piece(seed=s) for s in range(4)])
+    monkeypatch.setattr(T, "load_clips", lambda data, split, **kw: (["a"] * 4, clips, [{"piano": "p"}] * 4))
+    torch.set_num_threads(1)
+    rec = T.train(data=tmp_path, out=tmp_path / "w", seed=0, epochs=1, examples_per_epoch=16,
+                  val_examples=8, batch_size=8, model_kwargs={"channels": (2, 4, 4), "hidden": 8})
+    cfg = json.loads((tmp_path / "w" / "classifier.json").read_text())
+    assert cfg["training"]["seed"] == 0 and cfg["training"]["epochs"] == 1
+    assert cfg["stft"]["n_fft"] == 2048 and "validation" in cfg["metrics"]
+    assert rec["history"][0]["epoch"] == 1
+    Classifier.load(tmp_path / "w")
+
+
+# -- the shipped weights ------------------------------------------------------------------------
+
+
+@needs_weights
+def test_shipped_weights_record_and_size():
+    cfg = Classifier.config_of()
+    st = default_weights_dir() / "classifier.safetensors"
+    assert st.stat().st_size < 1_000_000
+    for key in ("kwargs", "stft", "training", "metrics", "sha256", "threshold"):
+        assert key in cfg
+    for key in ("seed", "epochs", "commit", "data"):
+        assert key in cfg["training"]
+
+
+@needs_weights
+def test_shipped_weights_judge_obvious_cases():
+    from echoes import degrade as D
+
+    clf = Classifier.load()
+    clean = [piece(10.0, seed=s) for s in (20, 21)]
+    for x in clean:
+        assert clf.classify(x, SR).verdict == "clean"
+    for preset, seed in (("paper", 1), ("gramophone", 2), ("clicks", 3)):
+        y, info = D.degrade(clean[0], SR, preset=preset, seed=seed)
+        assert info["noisy"]
+        assert clf.classify(y, SR).verdict == "noisy", preset
