@@ -1,0 +1,184 @@
+"""Gap detection: dropouts and sudden level drops inside sound, never musical rests.
+
+The paper flagged any sliding window whose mean amplitude fell below a threshold, which also
+flags every rest, fade-out and silent lead-in. Here a gap must be *inside sound*: the audio
+must be clearly audible just before and just after it, and not fading (the 2 ms beside the
+gap at most 15 dB below the sound 10-20 ms further out), and the fall into it and the rise out
+of it must be sudden (a few milliseconds), which no piano decay, damper or fade produces.
+
+Two kinds are found, on ``(samples,)`` or ``(channels, samples)`` float audio at any rate:
+
+``dropout``
+    A run of at least ``min_ms`` of exact or near-zero samples (below -72 dB re the loud
+    level), not touching either end of the recording, with audible sound (above a threshold
+    set by ``sensitivity``) within 2 ms on both sides.
+``level-drop``
+    A dip of at least ``min_ms`` where the 1-ms RMS level falls by 30 dB or more (at
+    sensitivity 0.5) below the level on both sides within at most 4 ms, stays down, and comes
+    back as fast; at most 1 s long. Dips in near-silence are ignored.
+
+Channels are searched separately and the spans merged: a gap found in any channel is a gap
+of the recording, and :func:`echoes.inpaint.fill_gaps` fills every channel over that span.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import scipy.ndimage
+
+from echoes.errors import ParameterError
+from echoes.inpaint import Gap
+
+log = logging.getLogger(__name__)
+
+#: Near-zero samples: below this many dB under the recording's loud level.
+ZERO_DB = -72.0
+#: Longest level drop (seconds) still called a gap; longer dips are left alone.
+MAX_LEVEL_DROP_S = 1.0
+
+
+#: The sound beside a gap may be at most this far (dB) below the sound 10-20 ms further out.
+FADE_DB = 15.0
+_FADE = 10 ** (-FADE_DB / 20)
+
+
+def _rms(v: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(v * v))) if v.size else 0.0
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) indices of the True runs of a boolean array."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def _loud_level(x: np.ndarray, frame: int) -> float:
+    """RMS of the loudest 10% of ``frame``-long frames (the recording's "loud" level)."""
+    n = x.size // frame
+    if n == 0:
+        return float(np.sqrt(np.mean(x**2))) if x.size else 0.0
+    rms = np.sqrt(np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1))
+    k = max(1, n // 10)
+    return float(np.mean(np.sort(rms)[-k:]))
+
+
+def _detect_channel(x: np.ndarray, sr: int, sensitivity: float, min_len: int) -> list[tuple[int, int, str]]:
+    n = x.size
+    loud = _loud_level(x, max(1, int(0.010 * sr)))
+    if loud <= 0:
+        return []
+    # audible sound beside a gap: -40 dB (sensitivity 0) to -60 dB (sensitivity 1) re loud
+    audible = loud * 10 ** (-(40.0 + 20.0 * sensitivity) / 20)
+    eps = max(loud * 10 ** (ZERO_DB / 20), 1e-7)
+    side = max(2, int(0.002 * sr))
+    found: list[tuple[int, int, str]] = []
+
+    # dropouts: near-zero runs inside sound
+    starts, ends = _runs(np.abs(x) <= eps)
+    keep = (ends - starts >= min_len) & (starts > 0) & (ends < n)
+    near, far0, far1 = side, int(0.010 * sr), int(0.020 * sr)
+    for a, b in zip(starts[keep], ends[keep]):
+        pre = _rms(x[max(0, a - near) : a])
+        post = _rms(x[b : b + near])
+        if pre < audible or post < audible:
+            continue
+        # not the end of a fade or a damped note: the 2 ms beside the run are no more than
+        # FADE_DB below the sound 10-20 ms further out
+        pre_far = _rms(x[max(0, a - far1) : max(0, a - far0)])
+        post_far = _rms(x[b + far0 : b + far1])
+        if pre < pre_far * _FADE or post < post_far * _FADE:
+            continue
+        found.append((int(a), int(b), "dropout"))
+
+    dropouts = list(found)
+    # level drops: 1-ms RMS frames
+    fl = max(1, int(0.001 * sr))
+    nf = n // fl
+    if nf < 16:
+        return found
+    env = np.sqrt(np.mean(x[: nf * fl].reshape(nf, fl) ** 2, axis=1))
+    db = 20 * np.log10(np.maximum(env, 1e-12))
+    depth = 30.0 - 10.0 * (sensitivity - 0.5)  # 35 dB at 0 .. 25 dB at 1
+    audible_db = 20 * np.log10(audible)
+    surround = scipy.ndimage.maximum_filter1d(db, size=61, mode="nearest")  # ±30 ms
+    dip = db <= surround - depth
+    fs, fe = _runs(dip)
+    min_frames = max(1, int(np.ceil(min_len / fl)))
+    max_frames = int(MAX_LEVEL_DROP_S * 1000)
+    for a, b in zip(fs, fe):
+        if b - a < min_frames or b - a > max_frames or a < 5 or b + 5 > nf:
+            continue
+        inside = db[a:b].max()
+        pre = db[a - 5 : a - 1].max()  # level within the 4 ms before
+        post = db[b + 1 : b + 5].max()
+        if pre < audible_db or post < audible_db:
+            continue
+        if pre - inside < depth or post - inside < depth:
+            continue
+        # sudden: the frame just before is already near the pre level, and just after near post
+        if db[a - 1] < pre - 12.0 or db[b] < post - 12.0:
+            continue
+        # not the end of a fade or a damped note (nor the start of a fade-in)
+        if a >= 20 and pre < db[a - 20 : a - 10].max() - FADE_DB:
+            continue
+        if b + 20 <= nf and post < db[b + 10 : b + 20].max() - FADE_DB:
+            continue
+        s0, s1 = max(0, (a - 1) * fl), min(n, (b + 1) * fl)
+        # a dip that holds a dropout is that dropout, whose sample-exact span is kept
+        if any(d0 < s1 and s0 < d1 for d0, d1, _ in dropouts):
+            continue
+        found.append((int(s0), int(s1), "level-drop"))
+    return found
+
+
+def detect_gaps(
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    sensitivity: float = 0.5,
+    min_ms: float = 5.0,
+) -> list[Gap]:
+    """Find dropouts and sudden level drops inside sound.
+
+    Parameters
+    ----------
+    audio : float ``(samples,)`` or ``(channels, samples)`` in [-1, 1].
+    sample_rate : rate in Hz.
+    sensitivity : 0 (only blatant gaps) to 1 (fainter surroundings and shallower dips count).
+        At 0.5 the sound beside a gap must be above -50 dB re the recording's loud level and
+        a level drop must be 30 dB deep.
+    min_ms : shortest gap reported, in milliseconds.
+
+    Returns
+    -------
+    Sorted, non-overlapping :class:`~echoes.inpaint.Gap` spans (union over channels), each
+    with ``kind`` ``"dropout"`` or ``"level-drop"``.
+    """
+    if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise ParameterError(f"sample_rate must be a positive integer in Hz, got {sample_rate!r}")
+    if not 0.0 <= float(sensitivity) <= 1.0:
+        raise ParameterError(f"sensitivity must be between 0 and 1, got {sensitivity}")
+    if not float(min_ms) > 0:
+        raise ParameterError(f"min_ms must be positive, got {min_ms}")
+    arr = np.asarray(audio)
+    if arr.ndim not in (1, 2):
+        raise ParameterError(f"expected audio of shape (samples,) or (channels, samples), got {arr.shape}")
+    x2 = arr[None, :] if arr.ndim == 1 else arr
+    min_len = max(1, int(round(min_ms * sample_rate / 1000)))
+    spans: list[tuple[int, int, str]] = []
+    for ch in x2:
+        spans += _detect_channel(np.asarray(ch, dtype=np.float64), int(sample_rate), float(sensitivity), min_len)
+    spans.sort()
+    merged: list[list] = []
+    for a, b, k in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+            if k == "dropout":
+                merged[-1][2] = "dropout"
+        else:
+            merged.append([a, b, k])
+    gaps = [Gap(a, b, int(sample_rate), kind=k) for a, b, k in merged]
+    log.info("found %d gap(s)", len(gaps))
+    return gaps

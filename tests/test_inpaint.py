@@ -1,0 +1,225 @@
+"""Tests of gap detection and inpainting (echoes.inpaint, echoes.gaps) on synthetic signals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from echoes.errors import ParameterError
+from echoes.inpaint import (
+    Gap,
+    autocorrelation_ar,
+    burg,
+    detect_gaps,
+    evaluate_inpainting,
+    fill_gaps,
+    gap_snr,
+    parse_gaps,
+)
+
+SR = 22050
+
+
+def _ar_process(a: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return scipy.signal.lfilter([1.0], a, rng.standard_normal(n))
+
+
+# AR(4) with poles at 0.9 e^{±0.3πi} and 0.8 e^{±0.7πi}
+_POLES = [0.9 * np.exp(1j * 0.3 * np.pi), 0.8 * np.exp(1j * 0.7 * np.pi)]
+TRUE_A = np.real(np.poly(_POLES + [np.conj(p) for p in _POLES]))
+
+
+def test_burg_recovers_ar_coefficients():
+    x = _ar_process(TRUE_A, 20000)
+    a = burg(x, 4)
+    assert a[0] == 1.0
+    np.testing.assert_allclose(a, TRUE_A, atol=0.03)
+
+
+def test_burg_joint_segments_and_autocorrelation_agree_with_truth():
+    x = _ar_process(TRUE_A, 30000, seed=1)
+    a = burg([x[:12000], x[15000:]], 4)
+    np.testing.assert_allclose(a, TRUE_A, atol=0.03)
+    np.testing.assert_allclose(autocorrelation_ar(x, 4), TRUE_A, atol=0.05)
+
+
+def test_burg_rejects_bad_order():
+    with pytest.raises(ParameterError):
+        burg(np.ones(100), 0)
+
+
+def _tone(seconds: float = 1.5, f: float = 441.3) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    return (0.5 * np.sin(2 * np.pi * f * t) + 0.2 * np.sin(2 * np.pi * 2.01 * f * t + 1.0)).astype(np.float32)
+
+
+@pytest.mark.parametrize("method", ["lpc", "janssen", "burg2", "similarity", "auto"])
+def test_tone_gap_20ms_filled_above_30db(method):
+    x = _tone()
+    s = int(0.7 * SR)
+    g = Gap(s, s + int(0.020 * SR), SR)
+    damaged = x.copy()
+    damaged[g.start : g.end] = 0.0
+    y, done = fill_gaps(damaged, SR, [g], method=method)
+    assert gap_snr(x[g.start : g.end], y[g.start : g.end]) >= 30.0
+    assert done[0].method is not None
+
+
+@pytest.mark.parametrize("method", ["zero", "linear"])
+def test_trivial_methods_are_poor_on_a_tone(method):
+    x = _tone()
+    s = int(0.7 * SR)
+    g = Gap(s, s + int(0.020 * SR), SR)
+    y, _ = fill_gaps(x, SR, [g], method=method)
+    assert gap_snr(x[g.start : g.end], y[g.start : g.end]) < 5.0
+
+
+@pytest.mark.parametrize("method", ["zero", "linear", "lpc", "janssen", "burg2", "similarity", "auto"])
+def test_only_gap_samples_change_stereo(method):
+    rng = np.random.default_rng(3)
+    x = np.stack([_tone(1.0), _tone(1.0, 300.0)]) + 0.01 * rng.standard_normal((2, SR)).astype(np.float32)
+    gaps = [Gap(3000, 3300, SR), Gap(11000, 12500, SR, kind="dropout")]
+    y, done = fill_gaps(x, SR, gaps, method=method)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    mask = np.zeros(x.shape[-1], bool)
+    for g in gaps:
+        mask[g.start : g.end] = True
+    np.testing.assert_array_equal(y[:, ~mask], x[:, ~mask])
+    assert [(g.start, g.end, g.kind) for g in done] == [(3000, 3300, "user"), (11000, 12500, "dropout")]
+    assert all(g.method for g in done)
+    assert np.all(np.isfinite(y)) and np.abs(y).max() <= 1.0
+
+
+def test_user_gaps_are_honoured_and_input_untouched():
+    x = _tone()
+    before = x.copy()
+    gaps = parse_gaps("0.30-0.31, 0.90-0.95", SR, n_samples=x.size)
+    assert [(g.start, g.end) for g in gaps] == [(int(0.30 * SR), int(round(0.31 * SR))),
+                                                (int(round(0.90 * SR)), int(round(0.95 * SR)))]
+    assert gaps[0].start_s == pytest.approx(0.30, abs=1 / SR)
+    y, done = fill_gaps(x, SR, gaps, method="zero")
+    np.testing.assert_array_equal(x, before)
+    for g in done:
+        assert np.all(y[g.start : g.end] == 0.0)
+    assert np.count_nonzero(y != x) == sum(g.length for g in gaps) - np.count_nonzero(
+        np.concatenate([x[g.start : g.end] for g in gaps]) == 0.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "abc", "1.2", "1.3-1.2", "1.0-1.0", "0.1-0.2,0.15-0.3", "0.1-0.2;0.3-0.4", "-1-2", "1.0-9.0"],
+)
+def test_bad_gap_text_raises_parameter_error(text):
+    with pytest.raises(ParameterError):
+        parse_gaps(text, SR, n_samples=2 * SR)
+
+
+def test_fill_gaps_rejects_bad_arguments():
+    x = _tone(0.5)
+    with pytest.raises(ParameterError):
+        fill_gaps(x, SR, [Gap(100, 200, SR)], method="magic")
+    with pytest.raises(ParameterError):
+        fill_gaps(x, SR, [Gap(100, 200, SR), Gap(150, 300, SR)])
+    with pytest.raises(ParameterError):
+        fill_gaps(x, SR, [Gap(x.size - 10, x.size + 10, SR)])
+
+
+def _music_with_rests(seed: int = 0) -> np.ndarray:
+    """Decaying notes with digital-silence rests between them, a silent lead-in, a fade-out."""
+    rng = np.random.default_rng(seed)
+    out = [np.zeros(int(0.3 * SR), np.float32)]
+    for k in range(8):
+        dur = rng.uniform(0.25, 0.5)
+        t = np.arange(int(dur * SR)) / SR
+        f = 220 * 2 ** (rng.integers(0, 24) / 12)
+        env = np.exp(-t / 0.15) * np.minimum(1.0, t / 0.003)
+        env *= np.minimum(1.0, (t[-1] - t) / 0.03)  # damper: 30 ms release to zero
+        amp = 0.6 if k % 3 else 0.02  # some quiet notes
+        note = amp * env * (np.sin(2 * np.pi * f * t) + 0.3 * np.sin(4 * np.pi * f * t))
+        out.append(note.astype(np.float32))
+        out.append(np.zeros(int(rng.uniform(0.05, 0.3) * SR), np.float32))
+    x = np.concatenate(out)
+    x[-SR // 2 :] *= np.linspace(1, 0, SR // 2, dtype=np.float32) ** 2
+    return x
+
+
+def _sustained(seconds: float = 2.0) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    t = np.arange(int(seconds * SR)) / SR
+    x = 0.4 * np.sin(2 * np.pi * 261.6 * t) + 0.2 * np.sin(2 * np.pi * 392.0 * t)
+    return (x + 0.002 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def test_no_false_gaps_on_music_with_rests_fades_and_quiet_notes():
+    x = _music_with_rests()
+    assert detect_gaps(x, SR) == []
+    assert detect_gaps(0.01 * x, SR) == []
+    assert detect_gaps(np.stack([x, 0.5 * x]), SR) == []
+
+
+def test_detection_finds_exactly_the_planted_zero_runs():
+    x = _sustained()
+    planted = [(int(0.3 * SR), int(0.305 * SR)), (int(0.9 * SR), int(0.95 * SR)), (int(1.5 * SR), int(1.6 * SR))]
+    y = x.copy()
+    for a, b in planted:
+        y[a:b] = 0.0
+    found = detect_gaps(y, SR)
+    assert len(found) == len(planted)
+    for g, (a, b) in zip(found, planted):
+        assert g.kind == "dropout"
+        assert abs(g.start - a) <= 2 and abs(g.end - b) <= 2
+    # shorter than min_ms: ignored
+    z = x.copy()
+    z[1000:1000 + int(0.003 * SR)] = 0.0
+    assert detect_gaps(z, SR) == []
+
+
+def test_detection_of_a_zero_run_in_one_channel_and_a_level_drop():
+    x = np.stack([_sustained(), _sustained()])
+    a, b = int(0.8 * SR), int(0.83 * SR)
+    x[1, a:b] = 0.0
+    found = detect_gaps(x, SR)
+    assert [(g.kind, abs(g.start - a) <= 2, abs(g.end - b) <= 2) for g in found] == [("dropout", True, True)]
+    y = _sustained()
+    y[a:b] *= 0.005  # -46 dB for 30 ms
+    found = detect_gaps(y, SR)
+    assert len(found) == 1 and found[0].kind == "level-drop"
+    assert found[0].start <= a + SR // 1000 and found[0].end >= b - SR // 1000
+    assert found[0].length <= (b - a) + 4 * SR // 1000
+
+
+def test_detect_gaps_rejects_bad_parameters():
+    with pytest.raises(ParameterError):
+        detect_gaps(np.zeros(100), SR, sensitivity=2.0)
+    with pytest.raises(ParameterError):
+        detect_gaps(np.zeros((1, 1, 100)), SR)
+
+
+def test_similarity_transplants_a_repeated_passage():
+    rng = np.random.default_rng(7)
+    bar = np.concatenate([
+        0.5 * np.exp(-np.arange(int(0.25 * SR)) / (0.05 * SR)) * np.sin(2 * np.pi * f * np.arange(int(0.25 * SR)) / SR)
+        for f in rng.uniform(200, 800, 8)
+    ])
+    x = np.tile(bar, 3).astype(np.float32)
+    s = bar.size + int(0.6 * SR)
+    g = Gap(s, s + int(0.3 * SR), SR)
+    y, done = fill_gaps(x, SR, [g], method="auto")
+    assert done[0].method == "similarity"
+    assert gap_snr(x[g.start : g.end], y[g.start : g.end]) >= 20.0
+    y2, _ = fill_gaps(x, SR, [g], method="burg2")
+    assert gap_snr(x[g.start : g.end], y2[g.start : g.end]) < gap_snr(x[g.start : g.end], y[g.start : g.end])
+
+
+def test_evaluate_inpainting_is_deterministic_and_complete():
+    x = _sustained(3.0)
+    kw = dict(gap_ms=(20, 80), gaps_per_signal=2, methods=("zero", "burg2"), quick=True)
+    r1 = evaluate_inpainting([x], SR, **kw)
+    r2 = evaluate_inpainting([x], SR, **kw)
+    assert r1["gap_snr"] == r2["gap_snr"]
+    assert r1["gap_snr"]["zero"]["20"]["mean_db"] == pytest.approx(0.0)
+    assert r1["gap_snr"]["burg2"]["20"]["mean_db"] > 20.0
+    assert r1["detection"]["recall"] == 1.0 and r1["detection"]["precision"] == 1.0
+    assert sum(r1["detection"]["false_gaps_clean"].values()) == 0
