@@ -1,0 +1,211 @@
+"""Corpus helpers on synthetic data: split by piece, études, sampler, pack, loaders, data CLI.
+
+Nothing here downloads or needs the real corpus: a tiny corpus is written into tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from echoes import corpus as C
+from echoes.cli import main
+from echoes.errors import EchoesError, ParameterError
+from echoes.synth import Performance, SamplePiano, humanise, note_number
+
+
+def test_split_has_no_piece_in_two_sets():
+    pieces = [f"piece_{i}" for i in range(200)] + ["piece_3", "piece_7"]  # duplicates
+    groups = ["a" if i % 3 else "b" for i in range(200)] + ["a", "b"]
+    s = C.split_pieces(pieces, seed=0, groups=groups)
+    assert set(s) == set(pieces)
+    assert set(s.values()) == {"train", "val", "test"}
+    sets = {k: {p for p, v in s.items() if v == k} for k in C.SPLITS}
+    assert not (sets["train"] & sets["val"]) and not (sets["train"] & sets["test"]) and not (sets["val"] & sets["test"])
+    n = len(set(pieces))
+    assert 0.7 * n < len(sets["train"]) < 0.9 * n
+    assert len(sets["test"]) >= 10 and len(sets["val"]) >= 10
+
+
+def test_split_deterministic_and_order_free():
+    pieces = [f"p{i}" for i in range(50)]
+    a = C.split_pieces(pieces, seed=1)
+    b = C.split_pieces(pieces[::-1], seed=1)
+    assert a == b
+    c = C.split_pieces(pieces, seed=2)
+    assert a != c
+    # small groups still get a val and a test piece
+    small = C.split_pieces(["x", "y", "z"], seed=0)
+    assert sorted(small.values()) == ["test", "train", "val"]
+    with pytest.raises(ParameterError):
+        C.split_pieces(pieces, fractions=(0.5, 0.5, 0.5))
+    with pytest.raises(ParameterError):
+        C.split_pieces(pieces, groups=["a"])
+
+
+def test_generated_etude_deterministic_and_varied():
+    a = C.generate_etude(5, seconds=40.0)
+    b = C.generate_etude(5, seconds=40.0)
+    c = C.generate_etude(6, seconds=40.0)
+    assert np.array_equal(a.notes, b.notes) and a.pedal == b.pedal
+    assert not np.array_equal(a.notes[: len(c.notes)], c.notes[: len(a.notes)])
+    assert a.duration >= 35.0
+    p = a.notes[:, 2]
+    assert p.min() >= 21 and p.max() <= 108
+    assert np.all(a.notes[:, 1] > a.notes[:, 0])
+    assert 1 <= a.notes[:, 3].min() and a.notes[:, 3].max() <= 127
+    # over several études: the whole keyboard, soft and loud, pedal
+    allp = np.concatenate([C.generate_etude(s, seconds=60.0).notes for s in range(6)])
+    assert allp[:, 2].min() <= 30 and allp[:, 2].max() >= 100
+    assert allp[:, 3].min() < 40 and allp[:, 3].max() > 100
+    assert any(C.generate_etude(s, seconds=60.0).pedal for s in range(6))
+
+
+def _toy_piano(sr: int = 22050) -> SamplePiano:
+    t = np.arange(int(1.5 * sr)) / sr
+    notes = {}
+    for p in range(48, 73):
+        f = 440 * 2 ** ((p - 69) / 12)
+        notes[p] = (np.exp(-3 * t) * sum(np.sin(2 * np.pi * f * h * t) / h for h in range(1, 12))).astype(np.float32)
+    return SamplePiano(notes, name="toy", sample_rate=sr)
+
+
+def test_sample_piano_velocity_is_quieter_and_darker():
+    piano = _toy_piano()
+    sr = piano.sample_rate
+    loud = piano.note(60, 120, sr).astype(np.float64)
+    soft = piano.note(60, 30, sr).astype(np.float64)
+    assert loud.shape == soft.shape
+    level = 10 * np.log10(np.sum(loud**2) / np.sum(soft**2))
+    assert 10 < level < 40
+
+    def high_share(x):  # energy share above 2 kHz (harmonics 8 and up of C4)
+        P = np.abs(np.fft.rfft(x)) ** 2
+        f = np.fft.rfftfreq(x.size, 1 / sr)
+        return np.sum(P[f > 2000]) / np.sum(P)
+
+    assert high_share(soft) < 0.5 * high_share(loud)
+
+
+def test_sample_piano_render_and_pedal():
+    piano = _toy_piano()
+    sr = piano.sample_rate
+    notes = np.array([[0.1, 0.3, 60, 90], [0.5, 0.6, 64, 90]], float)
+    dry = piano.render(Performance(notes), tail_s=1.0)
+    wet = piano.render(Performance(notes, pedal=[(0.0, True), (1.2, False)]), tail_s=1.0)
+    assert dry.dtype == np.float32 and np.all(np.isfinite(dry))
+    assert np.all(dry[: int(0.09 * sr)] == 0)  # silence before the first note
+    # with the pedal down the notes ring on after their key release
+    win = slice(int(0.9 * sr), int(1.1 * sr))
+    assert np.sqrt(np.mean(wet[win] ** 2)) > 10 * np.sqrt(np.mean(dry[win] ** 2))
+    assert Performance(notes, pedal=[(0.0, True), (1.2, False)]).sounding_offsets().tolist() == [1.2, 1.2]
+
+
+def test_humanise_deterministic():
+    notes = np.array([[0.0, 0.5, 60, 64], [0.5, 1.0, 62, 64], [1.0, 2.0, 64, 64]], float)
+    a = humanise(Performance(notes), np.random.default_rng(0), tempo=1.5, lead_in=1.0)
+    b = humanise(Performance(notes), np.random.default_rng(0), tempo=1.5, lead_in=1.0)
+    assert np.array_equal(a.notes, b.notes)
+    assert abs(a.notes[0, 0] - 1.0) < 0.1 and abs(a.duration - (1.0 + 3.0)) < 0.1
+    assert np.all((a.notes[:, 3] >= 1) & (a.notes[:, 3] <= 127))
+
+
+def test_note_names():
+    assert note_number("A0") == 21 and note_number("C4") == 60 and note_number("C8") == 108
+    assert note_number("Ab4") == 68 and note_number("D#1") == 27
+    with pytest.raises(ParameterError):
+        note_number("H2")
+
+
+def test_int16_codec_roundtrip():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.integers(-32768, 32768, (3, 1000)), np.full((1, 1000), 32767)]).astype(np.int16)
+    enc = C.encode_int16(x)
+    assert enc["hi"].dtype == np.uint8
+    assert np.array_equal(C.decode_int16(enc["hi"], enc["lo"]), x)
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path):
+    """A corpus folder written by hand: 4 pieces, one held-out render, 44.1 kHz FLAC."""
+    root = tmp_path / "corpus"
+    (root / "audio").mkdir(parents=True)
+    sr = 44100
+    pieces, renders = [], []
+    for i, (split, piano) in enumerate([("train", "a"), ("train", "b"), ("val", "a"), ("test", "b"), ("test", "h")]):
+        pid = f"p{min(i, 3)}"
+        t = np.arange(int(12.3 * sr)) / sr
+        x = (0.3 * np.sin(2 * np.pi * (200 + 50 * i) * t) * (t > 5.0)).astype(np.float32)  # first 5 s silent
+        rid = f"{pid}__{piano}"
+        sf.write(root / "audio" / f"{rid}.flac", x, sr, subtype="PCM_16")
+        if i < 4:
+            pieces.append({"id": pid, "title": pid, "composer": "", "kind": "generated", "source": "", "split": split})
+        renders.append({"id": rid, "file": f"audio/{rid}.flac", "piece": pid, "piano": piano, "split": split,
+                        "duration": x.size / sr, "heldout_piano": piano == "h"})
+    (root / "manifest.json").write_text(json.dumps({"version": 1, "seed": 0, "sample_rate": sr, "clip_seconds": 5.0,
+                                                    "pieces": pieces, "renders": renders, "clips": []}))
+    return root
+
+
+def test_loaders(tiny_corpus):
+    assert [p["id"] for p in C.list_pieces(tiny_corpus, "train")] == ["p0", "p1"]
+    clips = list(C.iter_clips(tiny_corpus, "train", sample_rate=22050, seconds=5.0))
+    assert len(clips) == 4  # 2 renders x 2 whole windows of 12.3 s
+    cid, audio, meta = clips[0]
+    assert audio.dtype == np.float32 and audio.shape == (110250,)
+    assert meta["piece"] == "p0" and meta["split"] == "train"
+    assert meta["rms_dbfs"] < -100 and clips[1][2]["rms_dbfs"] > -20  # silence is yielded too
+    loud = list(C.iter_clips(tiny_corpus, "train", min_rms_dbfs=-60))
+    assert len(loud) == 2
+    assert {m["piano"] for _, _, m in C.iter_clips(tiny_corpus, "test", piano="h")} == {"h"}
+    with pytest.raises(ParameterError):
+        list(C.iter_clips(tiny_corpus, "training"))
+    with pytest.raises(EchoesError):
+        C.load_manifest(tiny_corpus / "audio")
+
+
+def test_pack_roundtrip_and_budget(tiny_corpus, tmp_path):
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    sf.write(noise / "my_noise.flac", (0.05 * np.random.default_rng(0).standard_normal(44100)).astype(np.float32), 44100)
+    out = tmp_path / "pack"
+    meta = C.pack_corpus(tiny_corpus, out, max_mb=5, noise_dir=noise, silent_keep=1.0)
+    assert meta["totals"]["bytes"] <= 5 * 2**20
+    audio, clips = C.load_pack(out, "train")
+    assert audio.dtype == np.float32 and audio.shape == (4, 110250) and len(clips) == 4
+    # the packed clip equals the corpus clip up to 16-bit rounding
+    ref = {cid: a for cid, a, _ in C.iter_clips(tiny_corpus, "train")}
+    for row, c in zip(audio, clips):
+        assert np.max(np.abs(row - ref[c["id"]])) < 2 / 32768
+    val, vclips = C.load_pack(out, "val")
+    assert len(vclips) == 2 and {c["piece"] for c in vclips} == {"p2"}
+    assert not {c["piece"] for c in clips} & {c["piece"] for c in vclips}
+    assert (out / "noise" / "my_noise.npy").exists()
+    # the packed noise is usable by the simulator with numpy alone
+    from echoes.degrade import RecordedNoise, degrade
+
+    y, info = degrade(audio[1], 22050, preset=RecordedNoise(out / "noise", snr_db=10.0), seed=0)
+    assert abs(info["snr_db"] - 10.0) < 0.1
+    # a tight budget keeps fewer clips
+    small = C.pack_corpus(tiny_corpus, tmp_path / "small", max_mb=0.3, silent_keep=1.0)
+    assert sum(v["clips"] for k, v in small["totals"].items() if isinstance(v, dict)) < 6
+    assert small["totals"]["bytes"] <= 0.3 * 2**20 * 1.05
+
+
+def test_cli_degrade(tmp_path):
+    sr = 22050
+    t = np.arange(2 * sr) / sr
+    src = tmp_path / "clean.wav"
+    sf.write(src, (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), sr)
+    out, info = tmp_path / "noisy.wav", tmp_path / "info.json"
+    assert main(["data", "degrade", str(src), "-o", str(out), "--preset", "paper", "--seed", "3",
+                 "--info", str(info)]) == 0
+    y, _ = sf.read(out)
+    rec = json.loads(info.read_text())
+    assert rec["preset"] == "paper" and rec["noisy"] and abs(rec["snr_db"]) < 0.1
+    assert y.shape == (2 * sr,)
+    assert main(["data", "degrade", str(src), "-o", str(src), "--preset", "paper"]) == 2  # never overwrite input
+    assert main(["data", "degrade", str(src), "-o", str(out), "--preset", "nope"]) == 2
