@@ -1,0 +1,403 @@
+"""Train the de-noisers: ``python -m echoes train denoiser --data DIR --out DIR --model both``.
+
+Examples are 5-second clips of the corpus's ``train`` split (or a training pack's) at 22,050 Hz
+(216 STFT frames: the paper's 1025 x 216 grid), degraded on the fly in worker processes with
+:mod:`echoes.degrade`; example ``i`` is seeded by ``(seed, i)``, so a run with ``--steps`` is
+reproducible. The mixture (:data:`MIX`):
+
+* ``paper``: white Gaussian noise at an SNR drawn from -5 to +15 dB (the paper's protocol is
+  0 dB; at a 44.1 kHz input half of that noise lies above 11 kHz and is dropped by the
+  resampling, so the model meets about +3 dB in its band);
+* ``gramophone``: the realistic chain of :func:`echoes.degrade.build_preset` with the training
+  noise clips (``NOISE_SPLITS['train']``), *without* its soft-clipping step (a non-linear
+  effect leaves no exact target; a de-noiser does not undo it anyway). The target is the
+  chain's signal path (``info['reference']``: the music after band-limiting and wow), so
+  the model learns to remove noise, not to undo the recording's colour;
+* ``mild`` (hiss 20 to 29 dB under the music) and ``clean`` (no noise: the output should equal
+  the input), so light noise is treated lightly and clean audio is left alone.
+
+Every example is levelled to an RMS of 0.1 (input and target by the same gain), as
+:class:`echoes.denoise.Denoiser` does at inference. Losses:
+
+* ``paper`` (the CAE): the paper's L1 distance between magnitude spectrograms;
+* ``default`` (the complex U-Net): ``-SNR/10`` (waveform SNR in dB, per example) plus the
+  mean squared error of power-0.3-compressed complex and magnitude spectra of the output's
+  re-analysis (so the loss sees the STFT that the waveform really has).
+
+``--model both`` trains both on the same batches (the data is the slow part). Each model is
+checked every ``--val-every`` steps on fixed validation examples (the ``val`` split, 0 dB
+white noise and the gramophone chain); the best state by mean output SNR is saved as
+``OUT/denoiser.*`` and ``OUT/cae.*`` with the recipe, seed, steps, commit and metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from echoes.errors import ParameterError
+
+log = logging.getLogger(__name__)
+
+SR = 22_050
+CLIP_SAMPLES = 5 * SR
+#: Share of each kind of example.
+MIX = {"paper": 0.4, "gramophone": 0.45, "mild": 0.08, "clean": 0.07}
+#: SNR range (dB) of the paper-protocol examples.
+PAPER_SNR_DB = (-5.0, 15.0)
+#: Quieter clips than this (RMS, dBFS) are not trained on.
+MIN_RMS_DBFS = -50.0
+#: Model name -> weights file name.
+FILES = {"default": "denoiser", "paper": "cae"}
+
+
+# --------------------------------------------------------------------------------------------
+# examples
+# --------------------------------------------------------------------------------------------
+
+
+def gramophone_chain(noise_dir: str | None, noise_split: str = "train"):
+    """The ``gramophone`` preset of :mod:`echoes.degrade` without soft clipping (see above)."""
+    from echoes import degrade as D
+
+    full = D.build_preset("gramophone", noise_dir=noise_dir, noise_split=noise_split)
+    steps = [e for e in full.effects if not (isinstance(e, D.Maybe) and isinstance(e.effect, D.SoftClip))]
+    return D.Chain(steps)
+
+
+def make_example(clip: np.ndarray, rng: np.random.Generator, kind: str, *, noise_dir: str | None,
+                 chain=None) -> tuple[np.ndarray, np.ndarray]:
+    """One ``(noisy, target)`` pair of float32 ``(samples,)`` arrays, levelled to RMS 0.1."""
+    from echoes import degrade as D
+    from echoes.denoise import level_gain
+
+    x = clip.astype(np.float32)
+    if rng.random() < 0.5:
+        x = -x
+    seed = int(rng.integers(2**31))
+    if kind == "paper":
+        y, info = D.degrade(x, SR, preset="paper", seed=seed, snr_db=float(rng.uniform(*PAPER_SNR_DB)))
+        target = x
+    elif kind == "gramophone":
+        y, info = D.degrade(x, SR, preset=chain if chain is not None else gramophone_chain(noise_dir), seed=seed)
+        target = info["reference"]
+        if target is None:  # cannot happen without soft clipping; stay safe
+            target = x
+    elif kind == "mild":
+        y, info = D.degrade(x, SR, preset="mild", seed=seed, noise_dir=noise_dir)
+        target = info["reference"] if info["reference"] is not None else x
+    elif kind == "clean":
+        y, target = x, x
+    else:
+        raise ParameterError(f"unknown example kind {kind!r}")
+    g = level_gain(y)
+    return (np.asarray(y, np.float32) * g, np.asarray(target, np.float32) * g)
+
+
+class ExampleSet(torch.utils.data.Dataset):
+    """Example ``i`` (any non-negative integer) is made from ``(seed, i)``: kind, clip, noise."""
+
+    def __init__(self, clips: np.ndarray, *, seed: int, noise_dir: str | None, size: int = 2**31 - 1,
+                 kinds: dict[str, float] | None = None) -> None:
+        self.clips, self.seed, self.noise_dir, self.size = clips, int(seed), noise_dir, int(size)
+        mix = kinds or MIX
+        self.kinds = list(mix)
+        p = np.array([mix[k] for k in self.kinds], dtype=np.float64)
+        self.p = p / p.sum()
+        self._chain = None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, i: int):
+        rng = np.random.default_rng([self.seed, int(i)])
+        kind = self.kinds[int(rng.choice(len(self.kinds), p=self.p))]
+        clip = self.clips[int(rng.integers(len(self.clips)))]
+        if kind == "gramophone" and self._chain is None:
+            self._chain = gramophone_chain(self.noise_dir)
+        y, t = make_example(clip, rng, kind, noise_dir=self.noise_dir, chain=self._chain)
+        return torch.from_numpy(y), torch.from_numpy(t)
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)
+
+
+def load_clips(data: str | Path, split: str, *, limit: int | None = None) -> np.ndarray:
+    """Clean 5-s clips ``(n, 110250)`` float32 at 22,050 Hz of a corpus or pack ``split``."""
+    from echoes import corpus
+
+    out = [a for _, a, _ in corpus.iter_clips(data, split, sample_rate=SR, seconds=5.0, min_rms_dbfs=MIN_RMS_DBFS)]
+    if limit is not None:
+        out = out[:limit]
+    if not out:
+        raise ParameterError(f"no {split} clips in '{data}'")
+    return np.stack(out).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# losses
+# --------------------------------------------------------------------------------------------
+
+
+def snr_loss(target: torch.Tensor, est: torch.Tensor) -> torch.Tensor:
+    """``-SNR/10`` (SNR in dB), averaged over the batch; ``(B, samples)`` inputs."""
+    num = target.pow(2).sum(-1) + 1e-8
+    den = (target - est).pow(2).sum(-1) + 1e-8
+    return -(10 * torch.log10(num / den)).mean() / 10
+
+
+def compressed_loss(S: torch.Tensor, Y: torch.Tensor, c: float = 0.3) -> torch.Tensor:
+    """MSE of power-``c`` compressed complex spectra (0.3) and magnitudes (0.7)."""
+    ms, my = S.abs().clamp_min(1e-8), Y.abs().clamp_min(1e-8)
+    cs, cy = ms**c, my**c
+    lc = (torch.view_as_real(S * (cs / ms)) - torch.view_as_real(Y * (cy / my))).pow(2).mean()
+    lm = (cs - cy).pow(2).mean()
+    return 0.3 * lc + 0.7 * lm
+
+
+def model_loss(name: str, model: torch.nn.Module, noisy: torch.Tensor, clean: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    from echoes.spectral import PAPER_STFT, istft, stft
+
+    X, S = stft(noisy, PAPER_STFT), stft(clean, PAPER_STFT)
+    if name == "paper":
+        mag = model(X.abs().unsqueeze(1)).squeeze(1)
+        loss = (mag - S.abs()).abs().mean()
+        return loss, {"l1": float(loss.detach())}
+    Yhat = model(X)
+    y = istft(Yhat, PAPER_STFT, length=noisy.shape[-1])
+    ls = snr_loss(clean, y)
+    lc = compressed_loss(S, stft(y, PAPER_STFT))
+    return ls + lc, {"snr": float(-10 * ls.detach()), "spec": float(lc.detach())}
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------------
+
+
+def validation_set(clips: np.ndarray, *, seed: int, noise_dir: str | None, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed examples: half 0 dB white noise, half the gramophone chain."""
+    ys, ts = [], []
+    chain = gramophone_chain(noise_dir)
+    rng = np.random.default_rng([seed, 7777])
+    idx = rng.choice(len(clips), size=min(count, len(clips)), replace=False)
+    for j, i in enumerate(idx):
+        r = np.random.default_rng([seed, 7777, int(i)])
+        if j % 2 == 0:
+            from echoes import degrade as D
+            from echoes.denoise import level_gain
+
+            x = clips[i]
+            y, _ = D.degrade(x, SR, preset="paper", seed=int(r.integers(2**31)), snr_db=0.0)
+            g = level_gain(y)
+            y, t = y * g, x * g
+        else:
+            y, t = make_example(clips[i], r, "gramophone", noise_dir=noise_dir, chain=chain)
+        ys.append(y)
+        ts.append(t)
+    return np.stack(ys).astype(np.float32), np.stack(ts).astype(np.float32)
+
+
+@torch.no_grad()
+def validate(model: torch.nn.Module, noisy: np.ndarray, clean: np.ndarray, *, device: torch.device,
+             batch: int = 16) -> dict[str, float]:
+    from echoes.metrics import si_sdr_db, snr_db
+
+    model.eval()
+    outs = []
+    for b in range(0, len(noisy), batch):
+        x = torch.from_numpy(noisy[b:b + batch]).to(device)
+        outs.append(model.enhance(x).float().cpu().numpy())
+    model.train()
+    y = np.concatenate(outs)
+    half = {"paper": slice(0, None, 2), "gramophone": slice(1, None, 2)}
+    res = {}
+    for k, s in half.items():
+        res[f"{k}_snr_db"] = float(np.mean([snr_db(c, e) for c, e in zip(clean[s], y[s])]))
+        res[f"{k}_si_sdr_db"] = float(np.mean([si_sdr_db(c, e) for c, e in zip(clean[s], y[s])]))
+        res[f"{k}_input_snr_db"] = float(np.mean([snr_db(c, e) for c, e in zip(clean[s], noisy[s])]))
+    res["snr_db"] = 0.5 * (res["paper_snr_db"] + res["gramophone_snr_db"])
+    return res
+
+
+# --------------------------------------------------------------------------------------------
+# training
+# --------------------------------------------------------------------------------------------
+
+
+def build(name: str, kwargs: dict | None = None) -> torch.nn.Module:
+    if name == "paper":
+        from echoes.models.autoencoder import PaperCAE
+
+        return PaperCAE(**(kwargs or {}))
+    if name == "default":
+        from echoes.models.complex_unet import ComplexUNet
+
+        return ComplexUNet(**(kwargs or {}))
+    raise ParameterError(f"unknown de-noiser {name!r}: choose paper, default or both")
+
+
+def train(
+    *,
+    data: str | Path,
+    out: str | Path,
+    models: list[str],
+    seed: int = 0,
+    steps: int | None = None,
+    minutes: float | None = None,
+    batch_size: int = 32,
+    lr: float = 2e-3,
+    workers: int = 0,
+    device: str = "cpu",
+    noise_dir: str | Path | None = None,
+    val_count: int = 64,
+    val_every: int = 250,
+    limit_clips: int | None = None,
+) -> dict[str, Any]:
+    """Train the named de-noisers (``"paper"``, ``"default"``) and save them into ``out``."""
+    from echoes.checkpoint import git_commit, save_model
+    from echoes.spectral import PAPER_STFT
+
+    if steps is None and minutes is None:
+        raise ParameterError("give --steps or --minutes (or both)")
+    t0 = time.time()
+    torch.manual_seed(seed)
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    data = Path(data)
+    if noise_dir is None:
+        for cand in (data / "noise", data.parent / "noise"):
+            if cand.is_dir():
+                noise_dir = cand
+                break
+    nd = str(noise_dir) if noise_dir else None
+    train_clips = load_clips(data, "train", limit=limit_clips)
+    try:
+        val_clips = load_clips(data, "val", limit=limit_clips)
+    except ParameterError:
+        log.warning("no val split in '%s': validating on the last 10%% of the train clips", data)
+        cut = max(1, len(train_clips) // 10)
+        train_clips, val_clips = train_clips[:-cut], train_clips[-cut:]
+    log.info("train clips %d, val clips %d, noise %s", len(train_clips), len(val_clips), nd)
+    vx, vt = validation_set(val_clips, seed=seed, noise_dir=nd, count=val_count)
+
+    nets = {m: build(m).to(dev) for m in models}
+    opts = {m: torch.optim.AdamW(n.parameters(), lr=lr, weight_decay=1e-5) for m, n in nets.items()}
+    best: dict[str, tuple[float, dict, dict]] = {}
+    history: dict[str, list] = {m: [] for m in models}
+
+    ds = ExampleSet(train_clips, seed=seed, noise_dir=nd)
+    total = steps if steps is not None else 10**9
+    sampler = range(total * batch_size)
+    loader = torch.utils.data.DataLoader(
+        ds, batch_size=batch_size, sampler=sampler, num_workers=workers, worker_init_fn=_worker_init,
+        pin_memory=dev.type == "cuda", persistent_workers=workers > 0, prefetch_factor=4 if workers else None,
+        drop_last=True,
+    )
+    budget = minutes * 60 if minutes is not None else None
+    t_start = time.time()
+    step = 0
+    run_loss = {m: 0.0 for m in models}
+    for noisy, clean in loader:
+        elapsed = time.time() - t_start
+        frac = step / steps if steps is not None else 0.0
+        if budget is not None:
+            frac = max(frac, elapsed / budget)
+        if frac >= 1.0:
+            break
+        scale = min(1.0, (step + 1) / 200) * 0.5 * (1 + math.cos(math.pi * frac))
+        noisy = noisy.to(dev, non_blocking=True)
+        clean = clean.to(dev, non_blocking=True)
+        for m, net in nets.items():
+            for g in opts[m].param_groups:
+                g["lr"] = lr * scale
+            loss, parts = model_loss(m, net, noisy, clean)
+            opts[m].zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            opts[m].step()
+            run_loss[m] += float(loss.detach())
+        step += 1
+        if step % val_every == 0:
+            _check(nets, vx, vt, dev, step, best, history, run_loss, val_every, t_start)
+    if step % val_every:
+        _check(nets, vx, vt, dev, step, best, history, run_loss, max(1, step % val_every), t_start)
+
+    commit = git_commit()
+    record_common = {
+        "data": str(data), "noise_dir": nd, "train_clips": int(len(train_clips)), "val_clips": int(len(val_clips)),
+        "seed": seed, "steps": step, "batch_size": batch_size, "lr": lr, "minutes_budget": minutes,
+        "mix": MIX, "paper_snr_db": PAPER_SNR_DB, "clip_seconds": CLIP_SAMPLES / SR, "device": str(dev),
+        "commit": commit, "wall_s": round(time.time() - t0, 1),
+        "recipe": "echoes.train_denoiser (gramophone chain without soft clipping; target = signal path)",
+    }
+    result = {}
+    for m, net in nets.items():
+        score, state, metrics = best[m]
+        net.load_state_dict(state)
+        rec = dict(record_common, best_step=metrics["step"], history=history[m],
+                   loss="L1 on magnitude spectrograms (the paper)" if m == "paper"
+                   else "-SNR/10 + compressed (0.3) complex and magnitude MSE")
+        save_model(net.cpu(), out, FILES[m], extra={
+            "stft": PAPER_STFT.to_dict(), "sample_rate": SR, "training": rec, "metrics": {"val": metrics},
+        })
+        log.info("saved %s (%s): val %s", m, FILES[m], metrics)
+        result[m] = rec
+    return result
+
+
+def _check(nets, vx, vt, dev, step, best, history, run_loss, n, t_start) -> None:
+    for m, net in nets.items():
+        v = validate(net, vx, vt, device=dev)
+        v["step"] = step
+        v["train_loss"] = run_loss[m] / n
+        run_loss[m] = 0.0
+        history[m].append({k: round(float(x), 4) for k, x in v.items()})
+        log.info("step %d %.0fs %s: %s", step, time.time() - t_start, m,
+                 " ".join(f"{k}={x:.3f}" for k, x in v.items() if k != "step"))
+        if m not in best or v["snr_db"] > best[m][0]:
+            best[m] = (v["snr_db"], {k: x.detach().cpu().clone() for k, x in net.state_dict().items()}, v)
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------
+
+
+def register(sub) -> None:
+    p = sub.add_parser("denoiser", help="train the de-noisers (the paper's CAE and/or the default model)")
+    p.add_argument("--data", required=True, metavar="DIR", help="corpus or training-pack folder")
+    p.add_argument("--out", required=True, metavar="DIR", help="weights folder to write")
+    p.add_argument("--model", default="both", choices=["paper", "default", "both"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps (reproducible)")
+    p.add_argument("--minutes", type=float, default=None, help="wall-clock budget for the training loop")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--workers", type=int, default=0, help="data worker processes")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--noise-dir", default=None, help="recorded noise clips (default: DATA/noise)")
+    p.add_argument("--val-count", type=int, default=64)
+    p.add_argument("--val-every", type=int, default=250)
+    p.add_argument("--limit-clips", type=int, default=None, help="use at most this many clips (smoke tests)")
+    p.set_defaults(func=_main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    models = ["paper", "default"] if args.model == "both" else [args.model]
+    train(data=args.data, out=args.out, models=models, seed=args.seed, steps=args.steps, minutes=args.minutes,
+          batch_size=args.batch_size, lr=args.lr, workers=args.workers, device=args.device,
+          noise_dir=args.noise_dir, val_count=args.val_count, val_every=args.val_every,
+          limit_clips=args.limit_clips)
+    return 0

@@ -1,0 +1,180 @@
+"""De-noisers: the paper's CAE layout, the default model, the inference API, metrics, training bits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from echoes import metrics
+from echoes.denoise import Denoiser, bundled_weights, level_gain
+from echoes.errors import NonFiniteError, ParameterError
+from echoes.models.autoencoder import PAPER_PARAMETERS, PaperCAE
+from echoes.models.complex_unet import ComplexUNet
+
+SR = 22_050
+
+
+def _piano_like(seconds: float, sr: int = SR, seed: int = 0) -> np.ndarray:
+    """Decaying harmonic notes (samples,), peak about 0.5."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    x = np.zeros(n)
+    for start in np.arange(0, seconds, 0.5):
+        f0 = 110 * 2 ** (rng.integers(0, 36) / 12)
+        m = t >= start
+        env = np.exp(-(t[m] - start) * 3.0)
+        for h in range(1, 8):
+            if f0 * h < sr / 2:
+                x[m] += env * np.sin(2 * np.pi * f0 * h * (t[m] - start)) / h
+    return (0.5 * x / np.abs(x).max()).astype(np.float32)
+
+
+def _small_unet() -> ComplexUNet:
+    torch.manual_seed(0)
+    return ComplexUNet(channels=(4, 4, 4, 4), bottleneck=16).eval()
+
+
+# -- the paper's autoencoder ------------------------------------------------------------------
+
+
+def test_cae_has_the_papers_parameter_count_and_latent():
+    m = PaperCAE()
+    assert sum(p.numel() for p in m.parameters()) == PAPER_PARAMETERS == 28_353
+    x = torch.rand(1, 1, 1025, 216)
+    assert tuple(m.encode(x).shape) == (1, 32, 513, 108)
+    y = m(x)
+    assert y.shape == x.shape and bool((y >= 0).all())
+
+
+def test_cae_is_level_invariant():
+    torch.manual_seed(0)
+    m = PaperCAE().eval()
+    x = torch.rand(1, 1, 1025, 40)
+    with torch.no_grad():
+        np.testing.assert_allclose(m(100 * x).numpy(), 100 * m(x).numpy(), rtol=1e-4, atol=1e-6)
+
+
+# -- the default model -------------------------------------------------------------------------
+
+
+def test_unet_keeps_shapes_and_starts_near_identity():
+    m = ComplexUNet().eval()
+    x = torch.from_numpy(_piano_like(3.0))[None]
+    with torch.no_grad():
+        y = m.enhance(x)
+    assert y.shape == x.shape
+    # the head starts at centre tap 1 (plus small noise): the output is close to the input
+    assert metrics.snr_db(x.numpy(), y.numpy()) > 3.0
+    with pytest.raises(ValueError):
+        ComplexUNet(taps=2)
+
+
+# -- the inference API -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape,sr", [((SR * 2,), SR), ((2, 44_100 * 2 + 7), 44_100), ((1, 16_000), 16_000), ((300,), 48_000)])
+def test_denoise_keeps_shape_rate_and_length(shape, sr):
+    d = Denoiser(_small_unet())
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32) * 0.1
+    y = d.denoise(x, sr)
+    assert y.shape == x.shape and y.dtype == np.float32 and np.all(np.isfinite(y))
+
+
+def test_chunked_equals_one_pass():
+    """25 s through 10 s cores with 1 s context: seams add far less than -60 dB."""
+    d = Denoiser(_small_unet())
+    x = _piano_like(25.0) + 0.05 * np.random.default_rng(1).standard_normal(25 * SR).astype(np.float32)
+    chunked = d.denoise_internal(x)
+    g = level_gain(x)
+    with torch.no_grad():
+        one = d.model.enhance(torch.from_numpy(x * g)[None]).numpy()[0] / g
+    err = 10 * np.log10(np.sum((one - chunked) ** 2) / np.sum(one**2))
+    assert err < -60, err
+
+
+def test_high_band_is_dropped_or_kept():
+    sr = 44_100
+    t = np.arange(sr) / sr
+    x = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.1 * np.sin(2 * np.pi * 16_000 * t)).astype(np.float32)
+    band = lambda y: np.abs(np.fft.rfft(y))[16_000 - 5:16_000 + 5].max()  # noqa: E731 (1 Hz bins)
+    dropped = Denoiser(_small_unet()).denoise(x, sr)
+    kept = Denoiser(_small_unet(), high_band_db=0.0).denoise(x, sr)
+    assert band(dropped) < 1e-3 * band(x)
+    assert abs(band(kept) / band(x) - 1) < 0.05
+
+
+def test_silence_and_bad_input():
+    d = Denoiser(_small_unet())
+    z = np.zeros((2, 5000), np.float32)
+    np.testing.assert_array_equal(d.denoise(z, SR), z)
+    with pytest.raises(NonFiniteError):
+        d.denoise(np.full(100, np.nan, np.float32), SR)
+    with pytest.raises(ParameterError):
+        d.denoise(np.zeros(100, np.int16), SR)
+    with pytest.raises(ParameterError):
+        d.denoise(np.zeros((1, 2, 3), np.float32), SR)
+    with pytest.raises(ParameterError):
+        Denoiser.load("nonsense")
+
+
+@pytest.mark.parametrize("name", ["default", "paper"])
+def test_bundled_weights_denoise_white_noise(name):
+    folder = bundled_weights()
+    if not (folder / {"default": "denoiser", "paper": "cae"}[name]).with_suffix(".json").is_file():
+        pytest.skip("weights not bundled")
+    d = Denoiser.load(name)
+    clean = _piano_like(6.0)
+    noisy = clean + np.random.default_rng(2).standard_normal(clean.size).astype(np.float32) * np.sqrt(np.mean(clean**2))
+    y = d.denoise(noisy, SR)
+    gain = metrics.snr_db(clean, y) - metrics.snr_db(clean, noisy)
+    assert gain > (8.0 if name == "default" else 3.0), gain
+
+
+# -- metrics ---------------------------------------------------------------------------------
+
+
+def test_metrics_known_values():
+    rng = np.random.default_rng(0)
+    c = rng.standard_normal(10_000)
+    e = rng.standard_normal(10_000)
+    e *= np.sqrt(np.sum(c**2) / np.sum(e**2)) / 10  # exactly 20 dB below
+    assert abs(metrics.snr_db(c, c + e) - 20.0) < 1e-6
+    assert abs(metrics.si_sdr_db(c, 3 * (c + e)) - metrics.si_sdr_db(c, c + e)) < 1e-6
+    assert abs(metrics.si_sdr_db(c, c + e) - 20.0) < 0.2  # e is nearly orthogonal to c
+    assert metrics.si_sdr_db(c, 3 * c) > 100
+    assert metrics.snr_db(c, 3 * c) < 0
+    assert abs(metrics.mae(c, c + 0.5) - 0.5) < 1e-12
+    x = _piano_like(2.0)
+    assert metrics.stft_l1(x, x) == 0.0
+    assert metrics.stft_l1(x, 0.5 * x) > 0
+    x44 = _piano_like(2.0, sr=44_100)
+    assert metrics.stft_l1(x44, x44 * 0.5, sample_rate=44_100) > 0
+    with pytest.raises(ParameterError):
+        metrics.snr_db(c, c[:-1])
+
+
+# -- training pieces -------------------------------------------------------------------------
+
+
+def test_training_examples_and_losses():
+    from echoes.degrade import Maybe, SoftClip
+    from echoes.train_denoiser import gramophone_chain, make_example, model_loss
+
+    chain = gramophone_chain(None)
+    assert not any(isinstance(e, Maybe) and isinstance(e.effect, SoftClip) for e in chain.effects)
+    clip = _piano_like(1.0)
+    for k, kind in enumerate(["paper", "gramophone", "mild", "clean"]):
+        y, t = make_example(clip, np.random.default_rng(k), kind, noise_dir=None, chain=chain)
+        assert y.shape == t.shape == clip.shape
+        assert abs(np.sqrt(np.mean(y.astype(np.float64) ** 2)) - 0.1) < 1e-3
+        if kind == "clean":
+            np.testing.assert_array_equal(y, t)
+    noisy = torch.from_numpy(np.stack([y, y]))
+    clean = torch.from_numpy(np.stack([t, t]))
+    for name, net in [("paper", PaperCAE()), ("default", _small_unet().train())]:
+        loss, _ = model_loss(name, net, noisy, clean)
+        loss.backward()
+        assert torch.isfinite(loss)
+        assert all(p.grad is not None for p in net.parameters())
