@@ -62,6 +62,8 @@ CLEAN_AUG = {
 P_CODEC_AFTER = 0.15
 #: Share of clean examples that are digital silence.
 P_DIGITAL_SILENCE = 0.005
+#: Degraded examples are made only from clips louder than this (RMS, dBFS).
+MIN_DEGRADE_RMS_DBFS = -50.0
 #: Peak level range of every example, dBFS.
 PEAK_DBFS = (-40.0, 0.0)
 
@@ -301,12 +303,18 @@ def load_clips(data: str | Path, split: str, *, piano: str | None = None, exclud
 class ExampleSet(torch.utils.data.Dataset):
     """Examples made on the fly: index ``i`` of epoch ``e`` is seeded by ``(seed, e, i)``.
 
-    Even indices are clean, odd degraded; clip ``(i // 2) % n_clips``.
+    Even indices are clean, odd degraded. Degraded examples use only clips louder than
+    :data:`MIN_DEGRADE_RMS_DBFS` (noise at an SNR relative to silence is no noise at all, and
+    the label would be meaningless); clean examples use every clip, silent ones included.
     """
 
     def __init__(self, clips: np.ndarray, *, seed: int, n_examples: int, noise_dir: str | None,
                  noise_split: str = "train", augment: bool = True, presets: list[str] | None = None) -> None:
         self.clips, self.seed, self.n = clips, int(seed), int(n_examples)
+        rms = np.sqrt(np.mean(np.asarray(clips, dtype=np.float64) ** 2, axis=1))
+        self.loud = np.flatnonzero(20 * np.log10(np.maximum(rms, 1e-10)) > MIN_DEGRADE_RMS_DBFS)
+        if self.loud.size == 0:
+            raise ParameterError(f"every clip is quieter than {MIN_DEGRADE_RMS_DBFS} dBFS RMS")
         self.noise_dir, self.noise_split, self.augment = noise_dir, noise_split, augment
         self.presets = presets
         self.epoch = 0
@@ -316,7 +324,8 @@ class ExampleSet(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         rng = np.random.default_rng([self.seed, self.epoch, i])
-        clip = self.clips[(i // 2 + self.epoch * 7919) % len(self.clips)]
+        k = i // 2 + self.epoch * 7919
+        clip = self.clips[self.loud[k % self.loud.size]] if i % 2 else self.clips[k % len(self.clips)]
         preset = self.presets[(i // 2) % len(self.presets)] if self.presets else None
         y, label, _ = make_example(clip, rng, want_noisy=bool(i % 2), noise_dir=self.noise_dir,
                                    noise_split=self.noise_split, preset=preset, augment=self.augment)
@@ -367,7 +376,7 @@ def train(
     model_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train and save ``out/classifier.{safetensors,json}``; returns the training record."""
-    from echoes.checkpoint import git_commit, save_model
+    from echoes.checkpoint import git_commit
     from echoes.classify import Classifier
     from echoes.models.classifier import SpectrogramCNN, features
     from echoes.spectral import PAPER_STFT
@@ -407,8 +416,29 @@ def train(
     val_x, val_y = torch.cat(vx), torch.cat(vy).numpy()
     log.info("validation set: %d examples (%d noisy) in %.0f s", len(val_y), int(val_y.sum()), time.time() - t0)
 
-    history = []
+    history: list[dict] = []
     best: tuple[float, dict, dict] | None = None
+
+    def record(done: int) -> dict[str, Any]:
+        return {
+            "data": {
+                "source": str(data), "train_clips": int(len(train_clips)), "val_clips": int(len(val_clips)),
+                "pianos": pianos, "holdout_piano": holdout_piano, "clip_seconds": 5.0, "sample_rate": SR,
+                "noise_dir": str(noise_dir) if noise_dir else None, "noise_split": "train",
+                "examples_per_epoch": examples_per_epoch, "clean_share": 0.5,
+                "preset_weights": PRESET_WEIGHTS, "clean_augmentations": CLEAN_AUG,
+                "codec_after_degrade": P_CODEC_AFTER, "digital_silence": P_DIGITAL_SILENCE,
+                "peak_dbfs": list(PEAK_DBFS), "min_degrade_rms_dbfs": MIN_DEGRADE_RMS_DBFS,
+                "label": "echoes.degrade.is_noisy (SNR < 30 dB, impulsive noise, band-limiting, dropouts, "
+                         "level drops)",
+            },
+            "seed": seed, "epochs": epochs, "epochs_done": done,
+            "best_epoch": best[2]["epoch"] if best else None, "batch_size": batch_size,
+            "optimizer": {"name": "AdamW", "lr": lr, "weight_decay": weight_decay, "schedule": "one-cycle"},
+            "device": str(dev), "commit": git_commit(), "seconds": round(time.time() - t0, 1),
+            "history": list(history),
+        }
+
     for epoch in range(epochs):
         ds.epoch = epoch
         model.train()
@@ -439,30 +469,22 @@ def train(
                  rec["train_loss"], m["accuracy"], m["false_noisy_rate"], m["missed_noisy_rate"], rec["seconds"])
         if best is None or score <= best[0]:
             best = (score, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, m | {"epoch": epoch + 1})
-    model.load_state_dict(best[1])
-    model.eval().cpu()
-    record = {
-        "data": {
-            "source": str(data), "train_clips": int(len(train_clips)), "val_clips": int(len(val_clips)),
-            "pianos": pianos, "holdout_piano": holdout_piano, "clip_seconds": 5.0, "sample_rate": SR,
-            "noise_dir": str(noise_dir) if noise_dir else None, "noise_split": "train",
-            "examples_per_epoch": examples_per_epoch, "clean_share": 0.5,
-            "preset_weights": PRESET_WEIGHTS, "clean_augmentations": CLEAN_AUG,
-            "codec_after_degrade": P_CODEC_AFTER, "digital_silence": P_DIGITAL_SILENCE,
-            "peak_dbfs": list(PEAK_DBFS),
-            "label": "echoes.degrade.is_noisy (SNR < 30 dB, impulsive noise, band-limiting, dropouts, level drops)",
-        },
-        "seed": seed, "epochs": epochs, "best_epoch": best[2]["epoch"], "batch_size": batch_size,
-        "optimizer": {"name": "AdamW", "lr": lr, "weight_decay": weight_decay, "schedule": "one-cycle"},
-        "device": str(dev), "commit": git_commit(), "seconds": round(time.time() - t0, 1),
-        "history": history,
-    }
-    save_model(model, out, "classifier", extra={
+            _save(model, best, out=out, record=record(epoch + 1))
+    log.info("saved %s (best epoch %d)", Path(out) / "classifier.json", best[2]["epoch"])
+    return record(epochs)
+
+
+def _save(model, best, *, out, record) -> None:
+    from echoes.checkpoint import save_model
+    from echoes.models.classifier import SpectrogramCNN
+    from echoes.spectral import PAPER_STFT
+
+    snapshot = SpectrogramCNN(**model.kwargs)
+    snapshot.load_state_dict(best[1])
+    save_model(snapshot.eval(), out, "classifier", extra={
         "stft": PAPER_STFT.to_dict(), "threshold": 0.5, "aggregate": "quantile 0.75 of window p_noisy",
         "training": record, "metrics": {"validation": best[2]},
     })
-    log.info("saved %s (best epoch %d)", Path(out) / "classifier.json", best[2]["epoch"])
-    return record
 
 
 def register(subparsers) -> None:
