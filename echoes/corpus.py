@@ -236,9 +236,13 @@ def _music21_perf(path: str):
 
     from echoes.synth import Performance
 
+    import warnings
+
     s = corpus.parse(path)
     data = midi.translate.streamToMidiFile(s).writestr()
-    return Performance.from_pretty_midi(pretty_midi.PrettyMIDI(io.BytesIO(data)))
+    with warnings.catch_warnings():  # music21 puts tempo events on every track
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return Performance.from_pretty_midi(pretty_midi.PrettyMIDI(io.BytesIO(data)))
 
 
 def _midi_perf(path: Path):
@@ -712,7 +716,7 @@ def pack_corpus(
     noise_dir: str | os.PathLike | None = None,
     seed: int = 0,
     seconds: float = CLIP_SECONDS,
-    shard_clips: int = 64,
+    shard_clips: int = 32,
     silent_keep: float = 0.1,
     silent_dbfs: float = -55.0,
 ) -> dict:
@@ -755,7 +759,7 @@ def pack_corpus(
     n = int(round(seconds * PACK_RATE))
     rng = np.random.default_rng(seed)
     clips_meta: list[dict] = []
-    clip_budget = budget - used
+    clip_budget = int((budget - used) * 0.98) - 200_000  # room for pack.json and estimate error
     shares = {s: (val_share if s == "val" else 1.0) for s in splits}
     if "val" in splits and len(splits) > 1:
         rest = [s for s in splits if s != "val"]
@@ -789,7 +793,7 @@ def pack_corpus(
             shard += 1
             return size
 
-        est_ratio = 0.75  # compressed / raw, refined after each shard
+        est_ratio = 0.62  # compressed / raw, refined after each shard
         done = False
         while not done and any(q for _, q in queues):
             for r, q in queues:
@@ -807,7 +811,7 @@ def pack_corpus(
                 rms = math.sqrt(float(np.mean(seg.astype(np.float64) ** 2)))
                 if 20 * math.log10(max(rms, 1e-10)) < silent_dbfs and rng.random() > silent_keep:
                     continue
-                if spent + (len(rows) + 1) * n * 2 * est_ratio > split_budget:
+                if spent + (len(rows) + 1) * n * 2 * est_ratio * 1.03 > split_budget:
                     done = True
                     break
                 rows.append(np.round(np.clip(seg, -1, 1) * 32767).astype(np.int16))
@@ -824,13 +828,23 @@ def pack_corpus(
         used += spent
         log.info("pack %s: %d clips, %.1f MiB", split, sum(c["split"] == split for c in clips_meta), spent / 2**20)
     meta = {"version": PACK_VERSION, "sample_rate": PACK_RATE, "clip_samples": n, "format": "int16 diff byte-planes in npz",
-            "corpus_seed": man.get("seed"), "seed": seed, "noise": info_noise, "clips": clips_meta,
-            "totals": {s: {"clips": sum(c["split"] == s for c in clips_meta),
-                           "minutes": round(sum(c["split"] == s for c in clips_meta) * seconds / 60, 2),
-                           "pieces": len({c["piece"] for c in clips_meta if c["split"] == s})} for s in splits}}
-    (out / "pack.json").write_text(json.dumps(meta, indent=0))
-    meta["totals"]["bytes"] = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    (out / "pack.json").write_text(json.dumps(meta, indent=0))
+            "corpus_seed": man.get("seed"), "seed": seed, "noise": info_noise, "clips": clips_meta, "totals": {}}
+    while True:
+        cl = meta["clips"]
+        meta["totals"] = {s: {"clips": sum(c["split"] == s for c in cl),
+                              "minutes": round(sum(c["split"] == s for c in cl) * seconds / 60, 2),
+                              "pieces": len({c["piece"] for c in cl if c["split"] == s})} for s in splits}
+        (out / "pack.json").write_text(json.dumps(meta, indent=0))
+        meta["totals"]["bytes"] = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) + 64
+        (out / "pack.json").write_text(json.dumps(meta, indent=0))
+        if meta["totals"]["bytes"] <= budget or not cl:
+            break
+        # over budget (a bad size estimate): drop the last shard of the largest split
+        big = max(splits, key=lambda s: meta["totals"][s]["clips"])
+        last = max(c["shard"] for c in cl if c["split"] == big)
+        (out / "clean" / last).unlink()
+        meta["clips"] = [c for c in cl if c["shard"] != last]
+        log.warning("pack over %.1f MiB: dropped shard %s", max_mb, last)
     return meta
 
 

@@ -1229,7 +1229,7 @@ def single_effects(noise_dir: str | os.PathLike | None = None) -> dict[str, Effe
         "hiss": Hiss(snr_db=10.0),
         "crackle": Crackle(snr_db=20.0),
         "clicks": Clicks(rate_hz=(3.0, 3.0)),
-        "thumps": Thumps(),
+        "thumps": Thumps(peak_rel=(0.3, 0.5)),
         "hum": Hum(snr_db=15.0),
         "rumble": Rumble(snr_db=10.0),
         "band_limit": BandLimit(),

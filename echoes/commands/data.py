@@ -62,6 +62,7 @@ def register(subparsers) -> None:
     f.add_argument("--out", default="docs/figures", metavar="DIR")
     f.add_argument("--input", default=None, metavar="FILE",
                    help="clean piano to degrade (default: a generated étude rendered here)")
+    f.add_argument("--start", type=float, default=0.0, metavar="S", help="excerpt start in --input (seconds)")
     f.add_argument("--noise-dir", metavar="DIR", default=None)
     f.add_argument("--seed", type=int, default=0)
     f.set_defaults(func=run_figures)
@@ -195,7 +196,9 @@ def run_figures(args: argparse.Namespace) -> int:
 
     if args.input:
         a, sr = load(args.input)
-        x = resample(to_mono(a)[0], sr, 22050)[: 5 * 22050]
+        x = resample(to_mono(a)[0], sr, 22050)
+        s0 = int(args.start * 22050)
+        x = x[s0 : s0 + 5 * 22050]
         sr = 22050
         if x.size < 22050:
             raise ParameterError("the input must be at least 1 s long")
