@@ -105,20 +105,22 @@ def _detect_channel(x: np.ndarray, sr: int, sensitivity: float, min_len: int) ->
     surround = scipy.ndimage.maximum_filter1d(db, size=61, mode="nearest")  # ±30 ms
     dip = db <= surround - depth
     fs, fe = _runs(dip)
-    min_frames = max(1, int(np.ceil(min_len / fl)))
+    min_frames = max(1, min_len // fl - 1)  # the edge frames are partly inside the dip
     max_frames = int(MAX_LEVEL_DROP_S * 1000)
     for a, b in zip(fs, fe):
-        if b - a < min_frames or b - a > max_frames or a < 5 or b + 5 > nf:
+        if b - a < min_frames or b - a > max_frames or a < 6 or b + 6 > nf:
             continue
+        # frames a-1 and b may straddle the edges (partly inside the dip): level before is
+        # taken over frames a-6..a-2, after over b+1..b+5
         inside = db[a:b].max()
-        pre = db[a - 5 : a - 1].max()  # level within the 4 ms before
-        post = db[b + 1 : b + 5].max()
+        pre = db[a - 6 : a - 1].max()
+        post = db[b + 1 : b + 6].max()
         if pre < audible_db or post < audible_db:
             continue
         if pre - inside < depth or post - inside < depth:
             continue
         # sudden: the frame just before is already near the pre level, and just after near post
-        if db[a - 1] < pre - 12.0 or db[b] < post - 12.0:
+        if db[a - 2] < pre - 12.0 or db[b + 1] < post - 12.0:
             continue
         # not the end of a fade or a damped note (nor the start of a fade-in)
         if a >= 20 and pre < db[a - 20 : a - 10].max() - FADE_DB:

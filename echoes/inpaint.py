@@ -19,10 +19,11 @@ Methods (``fill_gaps(method=...)``):
     (autocorrelation method) and the gap's samples that minimise the model's prediction
     error (least squares), alternated for a few iterations.
 ``burg2``
-    The better short-gap method: one high-order AR model fitted by Burg's method jointly to
-    both contexts (never to the unknown gap), the gap solved as the least-squares minimiser of
-    the forward *and* backward prediction errors (Etter's two-sided formulation with a shared
-    model), whose normal equations are Toeplitz and solved in O(gap²) by Levinson recursion.
+    The better short-gap method: one high-order AR model (40 ms of taps) fitted by Burg's
+    method jointly to both contexts (never to the unknown gap), the gap solved as the
+    least-squares minimiser of the model's prediction error across it (the LSAR step of
+    Janssen, without his re-estimation from the gap); the normal equations are Toeplitz and
+    solved in O(gap²) by Levinson recursion.
 ``similarity``
     For long gaps (150 ms and more), where every AR model decays to silence: the passage
     elsewhere in the recording whose surroundings best match the gap's surroundings (music
@@ -31,7 +32,8 @@ Methods (``fill_gaps(method=...)``):
     cross-faded with the AR fill so the edges join. Falls back to ``burg2`` when nothing in the
     recording matches well enough.
 ``auto``
-    ``burg2`` below 150 ms; ``similarity`` (with its fallback) from 150 ms.
+    ``burg2`` below 150 ms; ``similarity`` (with its fallback) from 150 ms (see
+    :func:`choose_method`).
 """
 
 from __future__ import annotations
@@ -242,34 +244,39 @@ try:  # numba comes with librosa; Burg's inner loop is 10-50x faster compiled
 
     @numba.njit(cache=True)
     def _burg_core(x, bounds, order):  # pragma: no cover - compiled
-        n = x.size
+        # one pass per order: the update of stage m also accumulates stage m+1's sums
         ef = x.copy()
         eb = x.copy()
         a = np.zeros(order + 1)
         a[0] = 1.0
         tmp = np.zeros(order + 1)
         nseg = bounds.size - 1
+        num = 0.0
+        den = 0.0
+        for s in range(nseg):
+            for j in range(bounds[s] + 1, bounds[s + 1]):
+                num += ef[j] * eb[j - 1]
+                den += ef[j] * ef[j] + eb[j - 1] * eb[j - 1]
         for m in range(order):
+            k = -2.0 * num / den if den > 0.0 else 0.0
             num = 0.0
             den = 0.0
             for s in range(nseg):
                 lo = bounds[s] + m + 1
                 hi = bounds[s + 1]
-                for j in range(lo, hi):
-                    f = ef[j]
-                    b = eb[j - 1]
-                    num += f * b
-                    den += f * f + b * b
-            k = -2.0 * num / den if den > 0.0 else 0.0
-            for s in range(nseg):
-                lo = bounds[s] + m + 1
-                hi = bounds[s + 1]
-                # update in place, walking backwards so eb[j-1] is still the old value
+                prev_f = 0.0
+                # walk backwards so eb[j-1] is still the old value when ef[j] is updated
                 for j in range(hi - 1, lo - 1, -1):
                     f = ef[j]
                     b = eb[j - 1]
-                    ef[j] = f + k * b
-                    eb[j] = b + k * f
+                    fn = f + k * b
+                    bn = b + k * f
+                    ef[j] = fn
+                    eb[j] = bn
+                    if j + 1 < hi:
+                        num += prev_f * bn
+                        den += prev_f * prev_f + bn * bn
+                    prev_f = fn
             for i in range(m + 2):
                 tmp[i] = a[i]
             for i in range(1, m + 2):
@@ -456,47 +463,38 @@ def _fill_janssen(c: _Ctx, s: int, e: int) -> np.ndarray:
     return seg[nl : nl + glen] + mu
 
 
-#: burg2 settings: order 32 ms (1411 taps at 44.1 kHz), context 4 gaps (at least 100 ms) a side.
-BURG2_ORDER_MS = 32.0
-BURG2_CONTEXT_GAPS = 4.0
-BURG2_MIN_CONTEXT_MS = 100.0
+#: burg2 settings: order 40 ms (1764 taps at 44.1 kHz), context 3 gaps (at least 150 ms) a
+#: side, at most LPC_MAX_CONTEXT_S. Chosen on development renders (corpus train/val split).
+BURG2_ORDER_MS = 40.0
+BURG2_CONTEXT_GAPS = 3.0
+BURG2_MIN_CONTEXT_MS = 150.0
 
 
 def _fill_burg2(c: _Ctx, s: int, e: int, *, order_ms: float | None = None,
                 context_gaps: float | None = None) -> np.ndarray:
-    """Two-sided LSAR (Etter 1996) with Burg models: a forward model from the left context and
-    a backward model from the right, the gap minimising both models' prediction errors."""
+    """Least-squares AR interpolation with one high-order Burg model fitted jointly to both
+    contexts (never to the unknown gap), minimising forward prediction errors across the gap."""
     glen = e - s
     order_ms = BURG2_ORDER_MS if order_ms is None else order_ms
     context_gaps = BURG2_CONTEXT_GAPS if context_gaps is None else context_gaps
     order = max(2, int(round(order_ms * c.sr / 1000)))
-    want = max(int(context_gaps * glen), int(BURG2_MIN_CONTEXT_MS * c.sr / 1000), 3 * order)
+    want = max(int(context_gaps * glen), int(BURG2_MIN_CONTEXT_MS * c.sr / 1000))
     want = min(want, int(LPC_MAX_CONTEXT_S * c.sr))
     nl, nr = _context(c, s, e, want)
-    return _two_sided_lsar(c.x[s - nl : e + nr], nl, glen, order) if min(nl, nr) >= 8 else (
-        _fill_lpc(c, s, e))
+    if min(nl, nr) < 8:
+        return _fill_lpc(c, s, e)
+    return _joint_lsar(c.x[s - nl : e + nr], nl, glen, order)
 
 
-def _two_sided_lsar(seg: np.ndarray, nl: int, glen: int, order: int) -> np.ndarray:
-    """Fill ``seg[nl:nl+glen]`` (``(samples,)``) from the known samples around it.
-
-    A Burg model of the left part (forward) and of the time-reversed right part (backward),
-    each of order at most a third of its side, means removed; the gap minimises the sum of
-    both models' squared prediction errors (Toeplitz normal equations).
-    """
+def _joint_lsar(seg: np.ndarray, nl: int, glen: int, order: int) -> np.ndarray:
+    """Fill ``seg[nl:nl+glen]`` (``(samples,)``): one Burg model of both sides (mean removed,
+    order at most a third of the longer side and no more than the shorter side), then the
+    least-squares interpolation (Toeplitz normal equations)."""
     left, right = seg[:nl], seg[nl + glen :]
     mu = np.concatenate([left, right]).mean()
-    x = seg - mu
-    p_left = max(1, min(order, left.size // 3))
-    p_right = max(1, min(order, right.size // 3))
-    # the normal matrix needs p known samples outside the gap on both sides for every model:
-    # use one common order per model but clip the segment to what both need
-    p = min(p_left, p_right)
-    a_fwd = burg(left - mu, p)
-    a_bwd = burg((right - mu)[::-1], p)
-    # a backward model reversed in time is a forward filter on x: reversing coefficients of
-    # the error filter gives e_b[n] = sum_k a_bwd[k] x[n + k] = sum_k a_bwd[p-k] x[n+p-k]
-    return _lsar_solve(x, nl, glen, [a_fwd, a_bwd[::-1].copy()]) + mu
+    p = max(1, min(order, max(left.size, right.size) // 3, min(left.size, right.size)))
+    a = burg([left - mu, right - mu], p)
+    return _lsar_solve(seg - mu, nl, glen, [a]) + mu
 
 
 # ---------------------------------------------------------------------------------------------
@@ -508,7 +506,7 @@ SIM_MIN_CONTEXT_MS = 50.0
 SIM_MAX_CONTEXT_MS = 400.0
 #: Normalised cross-correlation a donor's context must reach: strict for short gaps, where the
 #: AR fill is already good, looser for long ones, where AR fades to silence.
-SIM_THRESHOLD_SHORT = 0.9
+SIM_THRESHOLD_SHORT = 0.97
 SIM_THRESHOLD_LONG = 0.5
 #: AR order (ms) for the residual between the gap's surroundings and the donor's.
 SIM_RESIDUAL_ORDER_MS = 10.0
@@ -591,7 +589,7 @@ def _fill_similarity(c: _Ctx, s: int, e: int, *, threshold: float | None = None
     """Donor passage + two-sided AR fill of what the donor does not explain.
 
     The donor is gain-matched to the gap's surroundings by least squares; the residual
-    (surroundings minus donor) is inpainted by :func:`_two_sided_lsar` and added back, so the
+    (surroundings minus donor) is inpainted by :func:`_joint_lsar` and added back, so the
     edges join the real signal continuously. Returns the fill and the method used
     (``"similarity"``, or ``"burg2"`` when no donor correlates above the threshold).
     """
@@ -616,7 +614,7 @@ def _fill_similarity(c: _Ctx, s: int, e: int, *, threshold: float | None = None
     resid = seg - gain * donor
     resid[~known] = 0.0
     order = max(2, int(round(SIM_RESIDUAL_ORDER_MS * c.sr / 1000)))
-    fill_r = _two_sided_lsar(resid, cl, glen, order)
+    fill_r = _joint_lsar(resid, cl, glen, order)
     return gain * donor[cl : cl + glen] + fill_r, "similarity"
 
 
@@ -635,13 +633,15 @@ _FILLERS = {
 
 
 def choose_method(gap: Gap) -> str:
-    """The method ``auto`` uses for a gap.
+    """The method ``auto`` uses for a gap: ``burg2`` below 150 ms, else ``similarity``.
 
-    ``similarity`` at every length, which itself falls back to ``burg2`` where no passage of
-    the recording matches the gap's surroundings: below 150 ms a donor must correlate at 0.9
-    (AR is already good there), from 150 ms at 0.5 (AR fades to silence there).
+    Below 150 ms a transplanted passage helped only where the recording repeats itself
+    sample for sample (identical synthetic renders); on humanised renders it never beat
+    ``burg2`` on average, so ``auto`` does not spend the search there. From 150 ms every AR
+    model fades to silence and ``similarity`` is tried (it falls back to ``burg2`` when no
+    passage matches the gap's surroundings with a correlation of 0.5 or more).
     """
-    return "similarity"
+    return "similarity" if gap.duration_s >= LONG_GAP_S else "burg2"
 
 
 def fill_gaps(
@@ -781,8 +781,6 @@ def evaluate_detection(
     Clean variants checked for false gaps: the signal itself, a cubic fade-out over its last
     third, one second of digital silence at both ends, and the whole signal 30 dB quieter.
     """
-    from echoes.gaps import detect_gaps  # noqa: PLC0415
-
     rng = np.random.default_rng(seed)
     tp = fp = fn = 0
     false_clean: dict[str, int] = {"clean": 0, "fade_out": 0, "silence_ends": 0, "quiet": 0}
@@ -950,4 +948,9 @@ def evaluate_inpainting(
     return res
 
 
-from echoes.gaps import detect_gaps  # noqa: E402,F401  (re-exported: the public API lives here)
+def detect_gaps(audio: np.ndarray, sample_rate: int, *, sensitivity: float = 0.5,
+                min_ms: float = 5.0) -> list[Gap]:
+    """Find dropouts and sudden level drops inside sound; see :func:`echoes.gaps.detect_gaps`."""
+    from echoes.gaps import detect_gaps as _detect  # noqa: PLC0415 (gaps imports this module)
+
+    return _detect(audio, sample_rate, sensitivity=sensitivity, min_ms=min_ms)

@@ -223,3 +223,11 @@ def test_evaluate_inpainting_is_deterministic_and_complete():
     assert r1["gap_snr"]["burg2"]["20"]["mean_db"] > 20.0
     assert r1["detection"]["recall"] == 1.0 and r1["detection"]["precision"] == 1.0
     assert sum(r1["detection"]["false_gaps_clean"].values()) == 0
+
+
+def test_compiled_burg_matches_reference_implementation():
+    from echoes import inpaint
+
+    x = _ar_process(TRUE_A, 3000, seed=2)
+    segs = [x[:1000], x[1500:]]
+    np.testing.assert_allclose(inpaint.burg(segs, 30), inpaint._burg_numpy(segs, 30), rtol=1e-8, atol=1e-10)
