@@ -507,10 +507,12 @@ SIM_MAX_CONTEXT_MS = 400.0
 #: Normalised cross-correlation a donor's context must reach: strict for short gaps, where the
 #: AR fill is already good, looser for long ones, where AR fades to silence.
 SIM_THRESHOLD_SHORT = 0.97
-SIM_THRESHOLD_LONG = 0.5
+SIM_THRESHOLD_LONG = 0.7
 #: AR order (ms) for the residual between the gap's surroundings and the donor's.
 SIM_RESIDUAL_ORDER_MS = 10.0
 SIM_SEARCH_RATE = 11_025
+#: The donor's gain is multiplied by ncc ** SIM_SHRINK_POWER.
+SIM_SHRINK_POWER = 4.0
 SIM_CANDIDATES = 5
 
 
@@ -611,6 +613,8 @@ def _fill_similarity(c: _Ctx, s: int, e: int, *, threshold: float | None = None
     known[cl : cl + glen] = False
     dd = np.dot(donor[known], donor[known])
     gain = np.dot(donor[known], seg[known]) / dd if dd > 0 else 0.0
+    # shrink towards the AR fill as the match weakens: the gap correlates less than the context
+    gain *= max(0.0, v) ** SIM_SHRINK_POWER
     resid = seg - gain * donor
     resid[~known] = 0.0
     order = max(2, int(round(SIM_RESIDUAL_ORDER_MS * c.sr / 1000)))
@@ -639,7 +643,7 @@ def choose_method(gap: Gap) -> str:
     sample for sample (identical synthetic renders); on humanised renders it never beat
     ``burg2`` on average, so ``auto`` does not spend the search there. From 150 ms every AR
     model fades to silence and ``similarity`` is tried (it falls back to ``burg2`` when no
-    passage matches the gap's surroundings with a correlation of 0.5 or more).
+    passage matches the gap's surroundings with a correlation of 0.7 or more).
     """
     return "similarity" if gap.duration_s >= LONG_GAP_S else "burg2"
 
