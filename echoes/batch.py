@@ -671,39 +671,51 @@ def _crash_entry(task: Task, why: str) -> dict[str, Any]:
 
 def _run_local(todo: list[Task], cfg: WorkerConfig, record: Callable[[dict], None], *, workers: int,
                in_flight: int, started: Callable[[], None] = lambda: None) -> None:
-    """Process pool with a bounded window of submitted tasks. A task in flight when a worker
-    process dies is retried once in a fresh pool, then recorded as an error."""
+    """Process pool with a bounded window of submitted tasks.
+
+    When a worker process dies (out of memory, a crash inside a library) the pool breaks and
+    every task in flight fails with it; those tasks become suspects and are retried one at a
+    time in a fresh pool, so a file that kills its worker alone is recorded as an error and the
+    innocent ones complete.
+    """
     from concurrent.futures.process import BrokenProcessPool
 
     queue: list[Task] = list(reversed(todo))
-    crashes: dict[str, int] = {}
+    suspects: list[Task] = []
     ctx = mp.get_context("spawn")
-    while queue:
+    first = True
+    while queue or suspects:
         ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_pool_init, initargs=(cfg,))
-        pending: dict[cf.Future, Task] = {}
+        pending: dict[cf.Future, tuple[Task, bool]] = {}  # future -> (task, running alone)
         broken = False
-        started()
+        if first:
+            started()
+            first = False
         try:
-            while queue or pending:
-                while queue and len(pending) < workers * in_flight and not broken:
-                    t = queue.pop()
-                    pending[ex.submit(_pool_run, t)] = t
+            while True:
+                if not broken:
+                    if suspects and not pending:
+                        t = suspects.pop()
+                        pending[ex.submit(_pool_run, t)] = (t, True)
+                    elif not suspects:
+                        while queue and len(pending) < workers * in_flight:
+                            t = queue.pop()
+                            pending[ex.submit(_pool_run, t)] = (t, False)
                 if not pending:
                     break
                 done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for fut in done:
-                    task = pending.pop(fut)
+                    task, alone = pending.pop(fut)
                     try:
                         record(fut.result())
                     except WorkerStartError:
                         raise
                     except BrokenProcessPool:
                         broken = True
-                        crashes[task.rel] = crashes.get(task.rel, 0) + 1
-                        if crashes[task.rel] >= 2:
-                            record(_crash_entry(task, "the worker process died while restoring this file (twice)"))
+                        if alone:
+                            record(_crash_entry(task, "the worker process died while restoring this file"))
                         else:
-                            queue.append(task)
+                            suspects.append(task)
                     except EchoesError as exc:
                         record(_crash_entry(task, str(exc)))
                     except Exception as exc:
@@ -770,32 +782,44 @@ def _run_ray(todo: list[Task], cfg: WorkerConfig, record: Callable[[dict], None]
             raise EchoesError(f"the Ray workers could not load the models: {_ray_cause(exc)}") from None
         started()
         queue: list[Task] = list(reversed(todo))
-        crashes: dict[str, int] = {}
+        suspects: list[Task] = []  # tasks on an actor that died: retried alone on an idle actor
         load = [0] * n
-        pending: dict[Any, tuple[Task, int, Any]] = {}
-        while queue or pending:
-            while queue:
-                i = min(range(n), key=load.__getitem__)
-                if load[i] >= in_flight:
+        alone = [False] * n
+        pending: dict[Any, tuple[Task, int, Any, bool]] = {}
+        while queue or suspects or pending:
+            while suspects:
+                idle = [k for k in range(n) if load[k] == 0]
+                if not idle:
                     break
+                t, k = suspects.pop(), idle[0]
+                pending[actors[k].run.remote(t)] = (t, k, actors[k], True)
+                load[k], alone[k] = 1, True
+            while queue:
+                free = [k for k in range(n) if not alone[k] and load[k] < in_flight]
+                if not free or (suspects and all(load[k] > 0 for k in range(n))):
+                    break
+                k = min(free, key=load.__getitem__)
                 t = queue.pop()
-                pending[actors[i].run.remote(t)] = (t, i, actors[i])
-                load[i] += 1
+                pending[actors[k].run.remote(t)] = (t, k, actors[k], False)
+                load[k] += 1
+            if not pending:
+                continue
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
-                task, i, actor = pending.pop(ref)
-                load[i] -= 1
+                task, k, actor, solo = pending.pop(ref)
+                load[k] -= 1
+                if solo:
+                    alone[k] = False
                 try:
                     record(ray.get(ref))
                 except ray.exceptions.RayActorError as exc:
-                    crashes[task.rel] = crashes.get(task.rel, 0) + 1
-                    if actors[i] is actor:  # replace it once, however many of its tasks failed
-                        log.warning("Ray worker %d died (%s); starting another", i, _ray_cause(exc))
-                        actors[i] = actor_cls.remote(cfg)
-                    if crashes[task.rel] >= 2:
-                        record(_crash_entry(task, f"the Ray worker died while restoring this file (twice): {_ray_cause(exc)}"))
+                    if actors[k] is actor:  # replace it once, however many of its tasks failed
+                        log.warning("Ray worker %d died (%s); starting another", k, _ray_cause(exc))
+                        actors[k] = actor_cls.remote(cfg)
+                    if solo:
+                        record(_crash_entry(task, f"the Ray worker died while restoring this file: {_ray_cause(exc)}"))
                     else:
-                        queue.append(task)
+                        suspects.append(task)
                 except Exception as exc:
                     record(_crash_entry(task, f"Ray task failed: {_ray_cause(exc)}"))
         return n

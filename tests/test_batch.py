@@ -58,6 +58,8 @@ class StubRestorer:
 
     def restore_file(self, src, dst, options=None, *, residual=None, progress=None) -> dict:
         x, sr = audio.load(src)
+        if Path(src).name.startswith("crash"):
+            os._exit(3)  # as if the worker process were killed (out of memory, a segfault)
         time.sleep(float(os.environ.get("ECHOES_STUB_DELAY", "0")))
         audio.save(dst, x * np.float32(0.5), sr, protect=[src])
         return {"verdict": "clean", "p_noisy": 0.1, "duration_s": x.shape[-1] / sr, "sample_rate": sr,
@@ -273,6 +275,16 @@ def test_a_worker_that_cannot_load_the_models_stops_the_batch(tmp_path, stub, mo
         run_batch(src, tmp_path / "out", workers=2, progress=False)
     assert (tmp_path / "out" / "manifest.jsonl").read_text() == ""
     assert _outputs(tmp_path / "out") == {}
+
+
+def test_a_worker_process_that_dies_is_replaced_and_the_batch_completes(tmp_path, stub) -> None:
+    src = make_tree(tmp_path)
+    audio.save(src / "nested" / "crash.wav", tone(1.0, 8000), 8000)
+    s = run_batch(src, tmp_path / "out", workers=1, progress=False)
+    m = read_manifest(tmp_path / "out" / "manifest.jsonl")
+    assert (s.ok, s.failed) == (4, 2) and len(m) == 6
+    assert m["nested/crash.wav"]["status"] == "error" and "died" in m["nested/crash.wav"]["error"]
+    assert all(m[r]["status"] == "ok" for r in GOOD)
 
 
 def test_bad_arguments_and_missing_ray_are_explained(tmp_path, stub, monkeypatch) -> None:
