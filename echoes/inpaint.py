@@ -41,7 +41,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -80,7 +80,6 @@ class Gap:
     sample_rate: int
     kind: str = "user"
     method: str | None = None
-    info: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def length(self) -> int:
@@ -763,6 +762,10 @@ def place_gaps(
     return sorted(starts)
 
 
+#: Per-gap SNRs are capped here in evaluation means (an exact copy has an infinite SNR).
+SNR_CAP_DB = 60.0
+
+
 def gap_snr(clean: np.ndarray, filled: np.ndarray) -> float:
     """Gap SNR in dB: ``10 log10(sum clean² / sum (clean - filled)²)`` over the given samples."""
     clean = np.asarray(clean, dtype=np.float64)
@@ -884,7 +887,7 @@ def evaluate_inpainting(
     -------
     ``{"gap_snr": {method: {str(ms): {"mean_db", "pooled_db", "per_gap_db", "n"}}},
     "time_per_gap_s": {method: {str(ms): seconds}}, "methods_used": {method: {str(ms): {name: count}}},
-    "detection": {...}, "settings": {...}}``. ``mean_db`` averages per-gap SNRs in dB;
+    "detection": {...}, "settings": {...}}``. ``mean_db`` averages per-gap SNRs in dB (each capped at 60 dB);
     ``pooled_db`` is the SNR of all gaps' samples together.
     """
     for m in methods:
@@ -927,7 +930,7 @@ def evaluate_inpainting(
                 times[m] += time.perf_counter() - t
                 for g in done:
                     c, f = x[g.start : g.end], filled[g.start : g.end]
-                    per_method[m].append(gap_snr(c, f))
+                    per_method[m].append(min(gap_snr(c, f), SNR_CAP_DB))
                     pooled[m][0] += float(np.sum(c.astype(np.float64) ** 2))
                     pooled[m][1] += float(np.sum((c.astype(np.float64) - f) ** 2))
                     used[m][g.method] = used[m].get(g.method, 0) + 1
@@ -936,7 +939,8 @@ def evaluate_inpainting(
             v = per_method[m]
             res["gap_snr"][m][key] = {
                 "mean_db": float(np.mean(v)) if v else None,
-                "pooled_db": float(10 * np.log10(pooled[m][0] / pooled[m][1])) if pooled[m][1] > 0 else None,
+                "pooled_db": float(min(SNR_CAP_DB, 10 * np.log10(pooled[m][0] / pooled[m][1])))
+                if pooled[m][1] > 0 else SNR_CAP_DB,
                 "per_gap_db": [round(s, 3) for s in v],
                 "n": len(v),
             }

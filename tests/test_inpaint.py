@@ -231,3 +231,13 @@ def test_compiled_burg_matches_reference_implementation():
     x = _ar_process(TRUE_A, 3000, seed=2)
     segs = [x[:1000], x[1500:]]
     np.testing.assert_allclose(inpaint.burg(segs, 30), inpaint._burg_numpy(segs, 30), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["lpc", "janssen", "burg2", "similarity", "auto"])
+def test_gaps_at_the_edges_and_back_to_back(method):
+    x = _tone(0.6)
+    gaps = [Gap(0, 200, SR), Gap(5000, 5400, SR), Gap(5400, 5600, SR), Gap(x.size - 300, x.size, SR)]
+    y, done = fill_gaps(x, SR, gaps, method=method)
+    assert np.all(np.isfinite(y)) and np.abs(y).max() <= 1.0
+    assert len(done) == 4
+    np.testing.assert_array_equal(y[200:5000], x[200:5000])
