@@ -128,6 +128,29 @@ def table(res: dict) -> str:
     return "\n".join(lines)
 
 
+def plot(res: dict, path: Path, title: str) -> None:
+    """Gap SNR (mean of per-gap dB) against gap length, one line per method."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    for m, per in res["gap_snr"].items():
+        ks = [k for k in per if per[k]["mean_db"] is not None]
+        ax.plot([float(k) for k in ks], [per[k]["mean_db"] for k in ks], marker="o", label=m)
+    ax.set_xscale("log")
+    ax.set_xlabel("gap length (ms)")
+    ax.set_ylabel("gap SNR (dB, mean over gaps)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("/work/data/inpaint"))
@@ -138,6 +161,9 @@ def main() -> None:
     ap.add_argument("--gap-ms", default="10,20,50,80,150,300,500")
     ap.add_argument("--methods", default=",".join(inpaint.METHODS))
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--plot", type=Path, default=None, help="write a PNG of gap SNR by length")
+    ap.add_argument("--from-json", type=Path, default=None,
+                    help="skip the run: print the table (and plot) of an earlier results file")
     ap.add_argument("--include-dev", action="store_true")
     ap.add_argument("--set", choices=("renders", "corpus", "both"), default="both",
                     help="renders: exact fluidsynth renders of scores (music that repeats sample "
@@ -145,6 +171,12 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
+    if args.from_json:
+        res = json.loads(args.from_json.read_text())
+        print(table(res))
+        if args.plot:
+            plot(res, args.plot, f"Gap SNR: {args.from_json.stem}")
+        return
     rate = 44100
     pieces = dict(PIECES, **(DEV if args.include_dev else {}))
     signals, names = [], []
@@ -168,6 +200,8 @@ def main() -> None:
     res["timing_80ms_s"] = timing(np.asarray(signals[0]).mean(axis=0), rate, methods)
     out = args.out or args.data / f"results_{args.set}{'_quick' if args.quick else ''}.json"
     out.write_text(json.dumps(res, indent=1))
+    if args.plot:
+        plot(res, args.plot, f"Gap SNR ({args.set})")
     print(table(res))
     print("detection:", json.dumps(res["detection"]))
     print("time to fill one 80 ms gap (s):", json.dumps({k: round(v, 4) for k, v in res["timing_80ms_s"].items()}))
