@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -272,7 +273,7 @@ def test_a_worker_that_cannot_load_the_models_stops_the_batch(tmp_path, stub, mo
     src = make_tree(tmp_path)
     monkeypatch.setenv("ECHOES_STUB_FAIL", "1")
     with pytest.raises(WorkerStartError, match="cannot be read on this worker"):
-        run_batch(src, tmp_path / "out", workers=2, progress=False)
+        run_batch(src, tmp_path / "out", workers=1, progress=False)
     assert (tmp_path / "out" / "manifest.jsonl").read_text() == ""
     assert _outputs(tmp_path / "out") == {}
 
@@ -306,46 +307,65 @@ def _outputs(out: Path) -> dict[str, bytes]:
             if f.is_file() and f.suffix in (".wav", ".flac")}
 
 
-def test_ray_local_gives_the_same_bytes_as_local_mode(tmp_path, stub) -> None:
-    pytest.importorskip("ray", reason="Ray is not installed (pip install 'echoes[cluster]' or '.[test]')")
-    src = make_tree(tmp_path)
-    a = run_batch(src, tmp_path / "local", workers=2, progress=False)
-    b = run_batch(src, tmp_path / "ray", workers=2, ray_address="local", progress=False)
-    assert (b.mode, b.workers, b.ok, b.failed) == ("ray", 2, 4, 1)
-    assert (a.ok, a.failed) == (4, 1)
-    assert _outputs(tmp_path / "local") == _outputs(tmp_path / "ray") and len(_outputs(tmp_path / "ray")) == 4
-    ma, mb = read_manifest(tmp_path / "local" / "manifest.jsonl"), read_manifest(tmp_path / "ray" / "manifest.jsonl")
-    assert {k: e["output_sha256"] for k, e in ma.items()} == {k: e["output_sha256"] for k, e in mb.items()}
-
-
 def _real_weights() -> bool:
     w = ROOT / "weights"
     return all((w / f"{n}.json").is_file() and (w / f"{n}.safetensors").is_file()
                for n in ("classifier", "cae", "denoiser"))
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not _real_weights(), reason="weights/ lacks classifier, cae and denoiser (not trained yet)")
-def test_real_models_local_and_ray_agree_byte_for_byte(tmp_path, monkeypatch) -> None:
-    monkeypatch.delenv(RESTORER_ENV, raising=False)
-    from echoes.degrade import degrade
+def untrained_weights(folder: Path) -> Path:
+    """The real models' architectures, randomly initialised (seeded): the whole pipeline runs,
+    at the real cost, without trained weights."""
+    import torch
 
-    src = tmp_path / "src"
-    (src / "n").mkdir(parents=True)
-    sr = 22050
-    clean = tone(3.0, sr, f0=262)
-    audio.save(src / "clean.wav", clean, sr)
-    noisy, _ = degrade(clean[0], sr, preset="hiss", seed=1)
-    audio.save(src / "n" / "noisy.flac", noisy[None, :], sr)
-    a = run_batch(src, tmp_path / "local", workers=2, progress=False)
-    assert (a.ok, a.failed) == (2, 0)
-    m = read_manifest(tmp_path / "local" / "manifest.jsonl")
-    assert set(m["clean.wav"]["weights"]) == {"classifier", "cae", "denoiser"}
-    assert m["n/noisy.flac"]["verdict"] in ("clean", "noisy")
+    from echoes.checkpoint import save_model
+    from echoes.models.autoencoder import PaperCAE
+    from echoes.models.classifier import SpectrogramCNN
+    from echoes.models.complex_unet import ComplexUNet
+
+    torch.manual_seed(0)
+    save_model(SpectrogramCNN(), folder, "classifier", extra={"threshold": 0.5})
+    save_model(ComplexUNet(), folder, "denoiser")
+    save_model(PaperCAE(), folder, "cae")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def pipeline_weights(tmp_path_factory) -> str | None:
+    """The bundled weights when ``weights/`` has them, else untrained ones of the same models;
+    None (use the stub) when neither can be had."""
+    if _real_weights():
+        return str(ROOT / "weights")
     try:
-        import ray  # noqa: F401
-    except ImportError:
-        pytest.skip("Ray is not installed: local mode checked, Ray comparison skipped")
-    b = run_batch(src, tmp_path / "ray", workers=2, ray_address="local", progress=False)
-    assert (b.ok, b.failed) == (2, 0)
-    assert _outputs(tmp_path / "local") == _outputs(tmp_path / "ray")
+        return str(untrained_weights(tmp_path_factory.mktemp("untrained")))
+    except Exception as exc:  # a model module missing or changed
+        warnings.warn(f"cannot build the models' weights ({exc}): the Ray test uses the stub restorer", stacklevel=2)
+        return None
+
+
+@pytest.mark.slow
+def test_ray_local_gives_the_same_bytes_as_local_mode(tmp_path, monkeypatch, pipeline_weights) -> None:
+    """The real pipeline (classifier + de-noiser + gaps, ``--denoise always`` so the de-noiser
+    runs on every file) through a local pool and through ``--ray local`` with 2 CPUs."""
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'echoes[cluster]' or '.[test]')")
+    from echoes.api import RestoreOptions
+
+    monkeypatch.delenv(RESTORER_ENV, raising=False)
+    stub = None if pipeline_weights else STUB
+    src = make_tree(tmp_path)
+    opts = RestoreOptions(denoise="always")
+    a = run_batch(src, tmp_path / "local", workers=2, weights=pipeline_weights, options=opts, progress=False,
+                  restorer=stub)
+    b = run_batch(src, tmp_path / "ray", workers=2, weights=pipeline_weights, options=opts,
+                  ray_address="local", progress=False, restorer=stub)
+    assert (a.mode, a.ok, a.failed) == ("local", 4, 1)
+    assert (b.mode, b.workers, b.ok, b.failed) == ("ray", 2, 4, 1)
+    la, lb = _outputs(tmp_path / "local"), _outputs(tmp_path / "ray")
+    assert len(la) == 4 and la == lb
+    for rel in GOOD:  # the de-noiser really changed the audio
+        assert la[rel] != (src / rel).read_bytes()
+    ma, mb = read_manifest(tmp_path / "local" / "manifest.jsonl"), read_manifest(tmp_path / "ray" / "manifest.jsonl")
+    assert {k: e["output_sha256"] for k, e in ma.items()} == {k: e["output_sha256"] for k, e in mb.items()}
+    if stub is None:
+        assert set(ma["a.wav"]["weights"]) == {"classifier", "cae", "denoiser"}
+        assert ma["a.wav"]["denoised_fraction"] == 1.0 and ma["a.wav"]["timings"]["denoise_s"] > 0
