@@ -40,9 +40,9 @@ import subprocess
 import tarfile
 import time
 import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -220,7 +220,7 @@ class Piece:
     composer: str
     kind: str
     source: str
-    load: Callable[[], "object"]  # -> echoes.synth.Performance in score time
+    load: Callable[[], object]  # -> echoes.synth.Performance in score time
     tempo: tuple[float, float] = (0.9, 1.15)  # factor on score time (>1 slower)
 
     def meta(self) -> dict:
@@ -230,13 +230,12 @@ class Piece:
 
 def _music21_perf(path: str):
     import io
+    import warnings
 
     import pretty_midi
     from music21 import corpus, midi
 
     from echoes.synth import Performance
-
-    import warnings
 
     s = corpus.parse(path)
     data = midi.translate.streamToMidiFile(s).writestr()
@@ -576,7 +575,7 @@ def build_corpus(
             dur = x.size / CORPUS_RATE
             renders.append({"id": rid, "file": f"audio/{rid}.flac", "piece": pc.id, "piano": piano,
                             "split": splits[pc.id], "kind": pc.kind, "duration": round(dur, 3),
-                            "notes": int(len(perf.notes)), "performance": params,
+                            "notes": len(perf.notes), "performance": params,
                             "heldout_piano": PIANOS[piano]["heldout"]})
             step = int(clip_seconds * CORPUS_RATE)
             for j in range(x.size // step):

@@ -54,7 +54,7 @@ class Performance:
         return float(self.notes[:, 1].max()) if len(self.notes) else 0.0
 
     @classmethod
-    def from_pretty_midi(cls, pm) -> "Performance":
+    def from_pretty_midi(cls, pm) -> Performance:
         rows, pedal = [], []
         for inst in pm.instruments:
             if inst.is_drum:
@@ -163,7 +163,7 @@ class SamplePiano:
     # -- construction from the registries' sample sets --
     @classmethod
     def from_folder(cls, folder: str | Path, *, name: str, pattern: str, sample_rate: int = RATE,
-                    fill: bool = True, **kw) -> "SamplePiano":
+                    fill: bool = True, **kw) -> SamplePiano:
         """Load files whose names match ``pattern`` (a regex with a group ``note``) as keys.
 
         Missing keys (A0..C8) are made by resampling the nearest recorded key when ``fill``.
