@@ -57,8 +57,10 @@ DENOISE_METHODS = ("do-nothing", "noisereduce", "paper CAE", "default")
 
 
 def test_material(*, corpus: str | Path | None, quick: bool, n_clips: int, n_pieces: int, seed: int = 0,
-                  piano: str | None = None, split: str = "test") -> dict[str, Any]:
-    """5-second clips and whole pieces at 44.1 kHz, mono float32 ``(samples,)`` each."""
+                  heldout_piano: bool = False) -> dict[str, Any]:
+    """5-second clips and whole renders of the corpus's *test* split at 44.1 kHz, each mono
+    float32 ``(samples,)``. ``heldout_piano`` picks the piano never used in training instead of
+    the training pianos (the harder test)."""
     if quick:
         from echoes.bench import synthetic_piano
 
@@ -73,17 +75,22 @@ def test_material(*, corpus: str | Path | None, quick: bool, n_clips: int, n_pie
         raise FileNotFoundError(
             f"no corpus at '{folder}': build it with `python -m echoes data build --out {folder or 'DIR'}` "
             "(see docs/DATA.md), or pass --quick")
+    manifest = ecorpus.load_manifest(folder)
+    pianos = [name for name, p in manifest["pianos"].items() if bool(p.get("heldout")) == heldout_piano]
     rng = np.random.default_rng(seed)
-    all_clips = list(ecorpus.iter_clips(folder, split, sample_rate=EVAL_RATE, seconds=5.0, piano=piano))
-    # keep clips with music in them (a silent clip has no defined SNR)
-    all_clips = [c for c in all_clips if np.sqrt(np.mean(c[1] ** 2)) > 1e-3]
+    all_clips = []
+    for piano in pianos:
+        all_clips += list(ecorpus.iter_clips(folder, "test", sample_rate=EVAL_RATE, seconds=5.0, piano=piano,
+                                             min_rms_dbfs=-50.0))
     order = rng.permutation(len(all_clips))[:n_clips]
     chosen = [all_clips[i] for i in sorted(order)]
+    renders = [r for r in ecorpus.list_renders(folder, "test") if r["piano"] in pianos]
     pieces = []
-    for meta in ecorpus.list_pieces(folder, split)[:n_pieces]:
-        x, sr = eaudio.load(folder / meta["path"])
+    for r in renders[:n_pieces]:
+        x, sr = eaudio.load(folder / r["file"])
         pieces.append(eaudio.resample(eaudio.to_mono(x)[0], sr, EVAL_RATE))
-    return {"source": f"corpus '{folder}' split '{split}'" + (f" piano '{piano}'" if piano else ""),
+    return {"source": f"corpus test split (pieces never seen in training), pianos {', '.join(pianos)}; "
+                      f"{len(chosen)} of {len(all_clips)} clips with music (RMS above -50 dBFS)",
             "clips": [c[1] for c in chosen], "clip_ids": [c[0] for c in chosen], "pieces": pieces}
 
 
@@ -104,9 +111,13 @@ def _ogg_round_trip(x: np.ndarray, sr: int) -> np.ndarray:
     return eaudio.fit_length(y, len(x)).astype(np.float32)
 
 
-def eval_classifier(clips: list[np.ndarray], *, weights=None, noise_dir=None, noise_split="test",
+def eval_classifier(clips: list[np.ndarray], *, weights=None, noise_dir=None, noise_split="train",
                     seed: int = 0) -> dict[str, Any]:
-    """Accuracy, false-noisy rate and confusion matrix over clean and degraded 5-second clips."""
+    """Accuracy, false-noisy rate and confusion matrix over clean and degraded 5-second clips.
+
+    ``noise_split`` picks the recorded noise clips the presets use: ``train`` (seen in training)
+    for the main test on unseen pieces, ``test`` (never seen) for the harder test.
+    """
     from echoes.classify import Classifier
     from echoes.degrade import PRESETS, degrade, is_noisy
 
@@ -373,15 +384,19 @@ def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = Non
         "noise_dir": str(noise_dir) if noise_dir else None, "seed": seed,
     }
     log.info("classifier on %d clips", len(mat["clips"]))
-    results["classifier"] = eval_classifier(mat["clips"], weights=weights, noise_dir=noise_dir, seed=seed)
+    results["classifier"] = eval_classifier(mat["clips"], weights=weights, noise_dir=noise_dir,
+                                            noise_split="train", seed=seed)
     if not quick:
         try:
             hp = test_material(corpus=corpus, quick=False, n_clips=n_clips // 2, n_pieces=0, seed=seed,
-                               split="test-piano")
+                               heldout_piano=True)
             results["classifier_harder_piano"] = eval_classifier(hp["clips"], weights=weights, noise_dir=noise_dir,
-                                                                 seed=seed + 1)
+                                                                 noise_split="train", seed=seed + 1)
         except Exception as exc:  # the corpus may have no held-out-piano split
             log.warning("harder test (held-out piano) skipped: %s", exc)
+        if noise_dir:
+            results["classifier_harder_noise"] = eval_classifier(mat["clips"], weights=weights, noise_dir=noise_dir,
+                                                                 noise_split="test", seed=seed + 2)
     log.info("de-noising on %d clips", len(mat["clips"]))
     dn_clips = mat["clips"][: (3 if quick else 40)]
     results["denoise"] = eval_denoise(dn_clips, weights=weights, noise_dir=noise_dir, device=device, seed=seed,
