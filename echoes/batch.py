@@ -156,22 +156,35 @@ def plan(src: Path, out: Path, *, suffix: str | None = None) -> list[Task]:
 
 
 # -- manifest ---------------------------------------------------------------------------------
-def read_manifest(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
+#: The fields resuming needs (``read_manifest(slim=True)`` keeps only these).
+RESUME_FIELDS = ("status", "input_sha256", "output", "output_sha256", "options", "weights")
+
+
+def read_manifest(path: str | os.PathLike, *, slim: bool = False) -> dict[str, dict[str, Any]]:
     """The latest entry of each input (key ``rel``). Lines that do not parse (a torn last line
-    of a killed run) are skipped with a warning."""
+    of a killed run) are skipped with a warning. ``slim`` keeps only :data:`RESUME_FIELDS`, with
+    equal ``options``/``weights`` dicts shared, so a manifest of a million files fits in memory."""
     p = Path(path)
     entries: dict[str, dict[str, Any]] = {}
     if not p.exists():
         return entries
+    shared: dict[str, Any] = {}
     with open(p, "rb") as f:
         for k, raw in enumerate(f, 1):
             if not raw.strip():
                 continue
             try:
                 e = json.loads(raw)
-                entries[str(e["rel"])] = e
+                rel = str(e["rel"])
             except (ValueError, KeyError, TypeError):
                 log.warning("%s line %d is not a complete entry (an interrupted run?): ignored", p, k)
+                continue
+            if slim:
+                e = {key: e.get(key) for key in RESUME_FIELDS}
+                for key in ("options", "weights"):
+                    j = json.dumps(e[key], sort_keys=True)
+                    e[key] = shared.setdefault(j, e[key])
+            entries[rel] = e
     return entries
 
 
@@ -189,15 +202,29 @@ class ManifestWriter:
         self._f = open(self.path, "ab")
 
     def _repair(self) -> None:
-        if not self.path.exists() or self.path.stat().st_size == 0:
+        if not self.path.exists():
+            return
+        size = self.path.stat().st_size
+        if size == 0:
             return
         with open(self.path, "r+b") as f:
-            data = f.read()
-            if data.endswith(b"\n"):
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
                 return
-            cut = data.rfind(b"\n") + 1
+            # find the start of the last line, reading backwards (the file may be large)
+            cut, pos, chunk = 0, size, 1 << 16
+            while pos > 0:
+                lo = max(0, pos - chunk)
+                f.seek(lo)
+                i = f.read(pos - lo).rfind(b"\n")
+                if i >= 0:
+                    cut = lo + i + 1
+                    break
+                pos = lo
+            f.seek(cut)
             try:
-                json.loads(data[cut:])
+                json.loads(f.read())
+                f.seek(size)
                 f.write(b"\n")
             except ValueError:
                 log.warning("%s ends with a torn line (an interrupted run): removing it", self.path)
@@ -588,7 +615,7 @@ def run_batch(
         del driver
         opt_dict = json.loads(json.dumps(asdict(opts)))
         tasks = plan(src, out, suffix=suffix)
-        previous = {} if force else read_manifest(man_path)
+        previous = {} if force else read_manifest(man_path, slim=True)
         todo = _pending(tasks, previous, options=opt_dict, weights=wh)
         summary = BatchSummary(files=len(tasks), skipped=len(tasks) - len(todo), manifest=str(man_path))
         log.info("%d audio file(s) under %s: %d to do, %d already done", len(tasks), src, len(todo), summary.skipped)
@@ -757,9 +784,10 @@ def _run_ray(todo: list[Task], cfg: WorkerConfig, record: Callable[[dict], None]
                      logging_level=logging.WARNING, log_to_driver=False)
         else:
             try:
-                ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING)
-            except ConnectionError as exc:
-                raise EchoesError(f"cannot reach the Ray cluster at '{address}': {exc}") from None
+                ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING,
+                         log_to_driver=False)
+            except Exception as exc:  # ConnectionError, RuntimeError, ValueError by Ray version
+                raise EchoesError(f"cannot reach the Ray cluster at '{address}': {_ray_cause(exc)}") from None
         owns_ray = True
     try:
         res = ray.cluster_resources()

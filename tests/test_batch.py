@@ -242,6 +242,13 @@ def test_torn_manifest_lines_are_tolerated_and_repaired(tmp_path) -> None:
     with ManifestWriter(m) as w:
         w.write({"rel": "b.wav", "status": "ok"})
     assert [e["rel"] for e in lines(m)] == ["a.wav", "b.wav"]
+    with open(m, "ab") as f:  # a torn line longer than the backward-reading chunk
+        f.write(b'{"rel": "c.wav", "gaps": [' + b"1," * 100_000)
+    with ManifestWriter(m) as w:
+        w.write({"rel": "d.wav", "status": "ok", "options": {"x": 1}, "weights": {"w": "0"}, "gaps": [1]})
+    assert [e["rel"] for e in lines(m)] == ["a.wav", "b.wav", "d.wav"]
+    slim = read_manifest(m, slim=True)["d.wav"]
+    assert slim["options"] == {"x": 1} and "gaps" not in slim
 
 
 def test_stale_temporaries_of_a_killed_run_are_removed(tmp_path) -> None:
