@@ -27,9 +27,10 @@ Methods (``fill_gaps(method=...)``):
 ``similarity``
     For long gaps (150 ms and more), where every AR model decays to silence: the passage
     elsewhere in the recording whose surroundings best match the gap's surroundings (music
-    repeats) is located on chroma-like spectral features, aligned to the sample by waveform
-    cross-correlation, gain-matched, and transplanted; its first and last milliseconds are
-    cross-faded with the AR fill so the edges join. Falls back to ``burg2`` when nothing in the
+    repeats) is located by normalised cross-correlation of the waveform (coarse at ~11 kHz,
+    refined to the sample), checked on guard bands beside the gap that the search did not see,
+    gain-matched and transplanted; what the donor does not explain in the surroundings is
+    filled by AR and added, so the edges join. Falls back to ``burg2`` when nothing in the
     recording matches well enough.
 ``auto``
     ``burg2`` below 150 ms; ``similarity`` (with its fallback) from 150 ms (see
@@ -500,18 +501,22 @@ def _joint_lsar(seg: np.ndarray, nl: int, glen: int, order: int) -> np.ndarray:
 # Similarity: transplant a matching passage from elsewhere in the recording
 # ---------------------------------------------------------------------------------------------
 
-#: Context each side used to match (ms): max(SIM_MIN_CONTEXT_MS, gap) capped at SIM_MAX_CONTEXT_MS.
-SIM_MIN_CONTEXT_MS = 50.0
+#: Context each side used to match (ms): max(SIM_MIN_CONTEXT_MS, gap) capped at
+#: SIM_MAX_CONTEXT_MS, plus the guard band.
+SIM_MIN_CONTEXT_MS = 100.0
 SIM_MAX_CONTEXT_MS = 400.0
-#: Normalised cross-correlation a donor's context must reach: strict for short gaps, where the
-#: AR fill is already good, looser for long ones, where AR fades to silence.
-SIM_THRESHOLD_SHORT = 0.97
-SIM_THRESHOLD_LONG = 0.7
+#: Guard band next to the gap, left out of the search and used to check the donor:
+#: a quarter of the gap, within [SIM_GUARD_MIN_MS, SIM_GUARD_MAX_MS].
+SIM_GUARD_MIN_MS = 20.0
+SIM_GUARD_MAX_MS = 60.0
+#: A donor must predict the guard bands to this SNR (dB) to be used.
+SIM_MIN_GUARD_SNR_DB = 8.0
+#: Cheap first filter: normalised cross-correlation of the outer surroundings.
+SIM_THRESHOLD_SHORT = 0.7
+SIM_THRESHOLD_LONG = 0.5
 #: AR order (ms) for the residual between the gap's surroundings and the donor's.
 SIM_RESIDUAL_ORDER_MS = 10.0
 SIM_SEARCH_RATE = 11_025
-#: The donor's gain is multiplied by ncc ** SIM_SHRINK_POWER.
-SIM_SHRINK_POWER = 4.0
 SIM_CANDIDATES = 5
 
 
@@ -527,9 +532,11 @@ def _sim_features(x: np.ndarray, sr: int) -> _SimFeatures:
     return _SimFeatures(q, np.asarray(xd, dtype=np.float64))
 
 
-def _find_donor(c: _Ctx, s: int, e: int, cl: int, cr: int) -> tuple[int, float]:
+def _find_donor(c: _Ctx, s: int, e: int, cl: int, cr: int, guard: int = 0) -> tuple[int, float]:
     """Best donor window start ``t`` (full-rate samples) for the template ``x[s-cl : e+cr]``
-    with the gap masked, and its masked normalised cross-correlation. ``(-1, -1.0)`` if none."""
+    with the gap and ``guard`` samples on each side of it masked, and its masked normalised
+    cross-correlation. ``(-1, -1.0)`` if none. The guard bands are left out of the search so
+    that they can check the donor without selection bias."""
     f: _SimFeatures = c.feats
     q, xd = f.q, f.xd
     x = c.x
@@ -543,7 +550,7 @@ def _find_donor(c: _Ctx, s: int, e: int, cl: int, cr: int) -> tuple[int, float]:
     if tmpl.size < tld:
         return -1, -1.0
     w = np.ones(tld)
-    g0d, g1d = (s - (s - cl)) // q, -(-(e - (s - cl)) // q)
+    g0d, g1d = (cl - guard) // q, -(-(cl + (e - s) + guard) // q)
     w[max(0, g0d - 1) : g1d + 1] = 0.0
     tmpl *= w
     et = np.dot(tmpl, tmpl)
@@ -572,7 +579,7 @@ def _find_donor(c: _Ctx, s: int, e: int, cl: int, cr: int) -> tuple[int, float]:
             cands.append(int(i))
     full = x[s - cl : e + cr].copy()
     wf = np.ones(tlen)
-    wf[cl : cl + e - s] = 0.0
+    wf[cl - guard : cl + e - s + guard] = 0.0
     full *= wf
     ef = np.dot(full, full)
     best_t, best_v = -1, -1.0
@@ -587,33 +594,47 @@ def _find_donor(c: _Ctx, s: int, e: int, cl: int, cr: int) -> tuple[int, float]:
 
 def _fill_similarity(c: _Ctx, s: int, e: int, *, threshold: float | None = None
                      ) -> tuple[np.ndarray, str]:
-    """Donor passage + two-sided AR fill of what the donor does not explain.
+    """Donor passage + AR fill of what the donor does not explain.
 
-    The donor is gain-matched to the gap's surroundings by least squares; the residual
-    (surroundings minus donor) is inpainted by :func:`_joint_lsar` and added back, so the
-    edges join the real signal continuously. Returns the fill and the method used
-    (``"similarity"``, or ``"burg2"`` when no donor correlates above the threshold).
+    The donor is searched on the gap's outer surroundings (``guard`` samples next to the gap
+    on each side are left out), then checked on those guard bands: it is used only if it
+    predicts them (gain-matched by least squares on the outer surroundings) to at least
+    ``SIM_MIN_GUARD_SNR_DB``. The residual (surroundings minus donor) is inpainted by
+    :func:`_joint_lsar` and added back, so the edges join the real signal continuously.
+    Returns the fill and the method used (``"similarity"``, or ``"burg2"`` when no donor
+    passes).
     """
     glen = e - s
     long_gap = glen >= LONG_GAP_S * c.sr
     thr = threshold if threshold is not None else (
         SIM_THRESHOLD_LONG if long_gap else SIM_THRESHOLD_SHORT)
-    want = int(min(max(SIM_MIN_CONTEXT_MS * c.sr / 1000, glen), SIM_MAX_CONTEXT_MS * c.sr / 1000))
+    ms = c.sr / 1000
+    guard = int(min(max(0.25 * glen, SIM_GUARD_MIN_MS * ms), SIM_GUARD_MAX_MS * ms))
+    want = int(min(max(SIM_MIN_CONTEXT_MS * ms, glen), SIM_MAX_CONTEXT_MS * ms)) + guard
     cl, cr = _context(c, s, e, want)
-    if c.feats is None or min(cl, cr) < want // 2:
+    if c.feats is None or min(cl, cr) < guard + (want - guard) // 2:
         return _fill_burg2(c, s, e), "burg2"
-    t, v = _find_donor(c, s, e, cl, cr)
-    log.debug("gap %d-%d: donor at %d, ncc %.3f", s, e, t, v)
+    t, v = _find_donor(c, s, e, cl, cr, guard)
     if t < 0 or v < thr:
+        log.debug("gap %d-%d: best donor at %d, ncc %.3f: not used", s, e, t, v)
         return _fill_burg2(c, s, e), "burg2"
     seg = c.x[s - cl : e + cr]
     donor = c.x[t : t + seg.size]
+    outer = np.ones(seg.size, dtype=bool)
+    outer[cl - guard : cl + glen + guard] = False
+    dd = np.dot(donor[outer], donor[outer])
+    gain = np.dot(donor[outer], seg[outer]) / dd if dd > 0 else 0.0
+    bands = np.zeros(seg.size, dtype=bool)
+    bands[cl - guard : cl] = True
+    bands[cl + glen : cl + glen + guard] = True
+    guard_snr = gap_snr(seg[bands], gain * donor[bands])
+    log.debug("gap %d-%d: donor at %d, ncc %.3f, guard SNR %.1f dB", s, e, t, v, guard_snr)
+    if guard_snr < SIM_MIN_GUARD_SNR_DB:
+        return _fill_burg2(c, s, e), "burg2"
     known = np.ones(seg.size, dtype=bool)
     known[cl : cl + glen] = False
     dd = np.dot(donor[known], donor[known])
     gain = np.dot(donor[known], seg[known]) / dd if dd > 0 else 0.0
-    # shrink towards the AR fill as the match weakens: the gap correlates less than the context
-    gain *= max(0.0, v) ** SIM_SHRINK_POWER
     resid = seg - gain * donor
     resid[~known] = 0.0
     order = max(2, int(round(SIM_RESIDUAL_ORDER_MS * c.sr / 1000)))
@@ -642,7 +663,8 @@ def choose_method(gap: Gap) -> str:
     sample for sample (identical synthetic renders); on humanised renders it never beat
     ``burg2`` on average, so ``auto`` does not spend the search there. From 150 ms every AR
     model fades to silence and ``similarity`` is tried (it falls back to ``burg2`` when no
-    passage matches the gap's surroundings with a correlation of 0.7 or more).
+    passage's outer surroundings match the gap's and predict the 20-60 ms right beside the
+    gap to 8 dB or better).
     """
     return "similarity" if gap.duration_s >= LONG_GAP_S else "burg2"
 
