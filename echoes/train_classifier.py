@@ -279,11 +279,17 @@ def make_example(
 
 def load_clips(data: str | Path, split: str, *, piano: str | None = None, exclude_piano: str | None = None,
                limit: int | None = None) -> tuple[list[str], np.ndarray, list[dict]]:
-    """Clean 5-s clips of a corpus (or training pack) folder: ids, ``(n, 110250)`` float32, metas."""
+    """Clean 5-s clips of a corpus folder (``manifest.json``) or a training pack (``pack.json``,
+    see :func:`echoes.corpus.pack_corpus`): ids, ``(n, 110250)`` float32 at 22,050 Hz, metas."""
     from echoes import corpus
 
+    if (Path(data) / "pack.json").is_file():
+        audio, metas_all = corpus.load_pack(data, split)
+        source = ((c["id"], a, c) for a, c in zip(audio, metas_all) if piano is None or c.get("piano") == piano)
+    else:
+        source = corpus.iter_clips(data, split, sample_rate=SR, seconds=5.0, piano=piano)
     ids, clips, metas = [], [], []
-    for cid, audio, meta in corpus.iter_clips(data, split, sample_rate=SR, seconds=5.0, piano=piano):
+    for cid, audio, meta in source:
         if exclude_piano is not None and meta.get("piano") == exclude_piano:
             continue
         a = np.asarray(audio, dtype=np.float32)
@@ -374,8 +380,16 @@ def train(
     holdout_piano: str | None = None,
     limit_clips: int | None = None,
     model_kwargs: dict[str, Any] | None = None,
+    max_seconds: float | None = None,
 ) -> dict[str, Any]:
-    """Train and save ``out/classifier.{safetensors,json}``; returns the training record."""
+    """Train and save ``out/classifier.{safetensors,json}``; returns the training record.
+
+    The best epoch so far is saved after every epoch that improves on it, so an interrupted
+    run leaves usable weights. ``max_seconds`` stops after the epoch that passes it (the
+    record says how many epochs were done). With ``workers`` > 1, set ``OPENBLAS_NUM_THREADS=1``
+    (and ``OMP_NUM_THREADS=1``) in the environment: every worker would otherwise start a
+    thread per core and the example making slows down several times.
+    """
     from echoes.checkpoint import git_commit
     from echoes.classify import Classifier
     from echoes.models.classifier import SpectrogramCNN, features
@@ -470,6 +484,10 @@ def train(
         if best is None or score <= best[0]:
             best = (score, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, m | {"epoch": epoch + 1})
             _save(model, best, out=out, record=record(epoch + 1))
+        if max_seconds is not None and time.time() - t0 > max_seconds and epoch + 1 < epochs:
+            log.warning("stopping after epoch %d of %d: %.0f s time budget spent", epoch + 1, epochs, max_seconds)
+            _save(model, best, out=out, record=record(epoch + 1))
+            return record(epoch + 1)
     log.info("saved %s (best epoch %d)", Path(out) / "classifier.json", best[2]["epoch"])
     return record(epochs)
 
@@ -503,6 +521,7 @@ def register(subparsers) -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--holdout-piano", default=None, help="piano left out of training (for the harder test)")
     p.add_argument("--limit-clips", type=int, default=None, help="use at most this many clips per split (smoke tests)")
+    p.add_argument("--max-seconds", type=float, default=None, help="stop after the epoch that passes this time")
     p.set_defaults(func=_run)
 
 
@@ -510,6 +529,6 @@ def _run(args: argparse.Namespace) -> int:
     rec = train(data=args.data, out=args.out, seed=args.seed, epochs=args.epochs,
                 examples_per_epoch=args.examples, val_examples=args.val_examples, batch_size=args.batch_size,
                 lr=args.lr, workers=args.workers, device=args.device, noise_dir=args.noise_dir,
-                holdout_piano=args.holdout_piano, limit_clips=args.limit_clips)
+                holdout_piano=args.holdout_piano, limit_clips=args.limit_clips, max_seconds=args.max_seconds)
     print(f"trained {args.epochs} epochs in {rec['seconds']:.0f} s; best epoch {rec['best_epoch']}")
     return 0
