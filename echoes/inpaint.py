@@ -336,16 +336,17 @@ def _lsar_solve(seg: np.ndarray, g0: int, glen: int, models: list[np.ndarray]) -
     y[g0 : g0 + glen] = 0.0
     for a in models:
         p = a.size - 1
-        ra = np.correlate(a, a, mode="full")[p:]  # lags 0..p
+        ra = scipy.signal.fftconvolve(a, a[::-1])[p:]  # autocorrelation, lags 0..p
         m = min(p + 1, glen)
         col[:m] += ra[:m]
-        e = scipy.signal.lfilter(a, [1.0], y)  # e[n] = sum a_k y[n-k]
-        # rows n with n-p >= 0 that touch the gap: n in [g0, g0+glen+p)
-        lo = g0
-        hi = min(g0 + glen + p, seg.size)
+        # prediction errors e[n] = sum_k a[k] y[n-k] of the rows that touch the gap,
+        # n in [g0, g0+glen+p), all inside seg (p known samples on each side)
+        lo = max(0, g0 - p)
+        hi = min(seg.size, g0 + glen + p)
+        e = scipy.signal.fftconvolve(y[lo:hi], a, mode="full")[g0 - lo : hi - lo]
         ew = np.zeros(glen + p)
-        ew[: hi - lo] = e[lo:hi]
-        rhs -= np.correlate(ew, a, mode="valid")[:glen]
+        ew[: e.size] = e
+        rhs -= scipy.signal.fftconvolve(ew, a[::-1], mode="valid")[:glen]
     col[0] *= 1.0 + 1e-10
     return scipy.linalg.solve_toeplitz(col, rhs)
 
