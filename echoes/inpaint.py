@@ -510,8 +510,10 @@ SIM_MAX_CONTEXT_MS = 400.0
 #: a quarter of the gap, within [SIM_GUARD_MIN_MS, SIM_GUARD_MAX_MS].
 SIM_GUARD_MIN_MS = 20.0
 SIM_GUARD_MAX_MS = 60.0
-#: A donor must predict the guard bands to this SNR (dB) to be used.
+#: A donor must predict the guard bands to this SNR (dB) to be used: 8 dB for long gaps
+#: (AR reaches 3-8 dB there), 20 dB for short ones (AR reaches 12-25 dB there).
 SIM_MIN_GUARD_SNR_DB = 8.0
+SIM_MIN_GUARD_SNR_SHORT_DB = 20.0
 #: Cheap first filter: normalised cross-correlation of the outer surroundings.
 SIM_THRESHOLD_SHORT = 0.7
 SIM_THRESHOLD_LONG = 0.5
@@ -600,7 +602,7 @@ def _fill_similarity(c: _Ctx, s: int, e: int, *, threshold: float | None = None
     The donor is searched on the gap's outer surroundings (``guard`` samples next to the gap
     on each side are left out), then checked on those guard bands: it is used only if it
     predicts them (gain-matched by least squares on the outer surroundings) to at least
-    ``SIM_MIN_GUARD_SNR_DB``. The residual (surroundings minus donor) is inpainted by
+    ``SIM_MIN_GUARD_SNR_DB`` (long gaps) or ``SIM_MIN_GUARD_SNR_SHORT_DB`` (short ones). The residual (surroundings minus donor) is inpainted by
     :func:`_joint_lsar` and added back, so the edges join the real signal continuously.
     Returns the fill and the method used (``"similarity"``, or ``"burg2"`` when no donor
     passes).
@@ -630,7 +632,7 @@ def _fill_similarity(c: _Ctx, s: int, e: int, *, threshold: float | None = None
     bands[cl + glen : cl + glen + guard] = True
     guard_snr = gap_snr(seg[bands], gain * donor[bands])
     log.debug("gap %d-%d: donor at %d, ncc %.3f, guard SNR %.1f dB", s, e, t, v, guard_snr)
-    if guard_snr < SIM_MIN_GUARD_SNR_DB:
+    if guard_snr < (SIM_MIN_GUARD_SNR_DB if long_gap else SIM_MIN_GUARD_SNR_SHORT_DB):
         return _fill_burg2(c, s, e), "burg2"
     known = np.ones(seg.size, dtype=bool)
     known[cl : cl + glen] = False
