@@ -247,9 +247,10 @@ class Classifier:
             starts.append(last)
         p = np.max([self._frame_probabilities(r, starts, wf) for r in rows], axis=0)
         segments = [
-            Segment(start=min(j * hop / sr, duration), end=min(j * hop / sr + window_s, duration),
+            Segment(start=min(j * hop / sr, duration),
+                    end=duration if k == len(starts) - 1 else min(j * hop / sr + window_s, duration),
                     p_noisy=float(pj))
-            for j, pj in zip(starts, p)
+            for k, (j, pj) in enumerate(zip(starts, p))
         ]
         overall = float(np.quantile(p, self.quantile))
         verdict = CLASSES[1] if overall >= self.threshold else CLASSES[0]

@@ -103,7 +103,7 @@ def test_classify_windows_cover_the_recording(untrained):
     assert isinstance(r, ClassifierResult) and r.verdict in CLASSES
     assert 0.0 <= r.p_noisy <= 1.0
     assert r.segments[0].start == 0.0
-    assert abs(r.segments[-1].end - 12.3) < 0.03
+    assert r.segments[-1].end == pytest.approx(12.3)
     assert all(0.0 <= s.start < s.end <= 12.3 + 1e-6 and 0.0 <= s.p_noisy <= 1.0 for s in r.segments)
     starts = [s.start for s in r.segments]
     assert starts == sorted(starts) and len(r.segments) == 4  # 0, 2.5, 5.0, and the end-aligned 7.3
