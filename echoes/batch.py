@@ -505,7 +505,7 @@ class _Progress:
             from tqdm import tqdm
 
             self.bar = tqdm(
-                total=total_s / 3600, unit="h", desc="restoring", file=sys.stderr,
+                total=total_s / 3600, unit="h", desc="starting workers", file=sys.stderr,
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.3f}/{total:.3f} h of audio "
                            "[{elapsed}<{remaining}]{postfix}",
             )
@@ -514,6 +514,7 @@ class _Progress:
     def start(self) -> None:
         """Restart the clock once the workers are up, so the time left ignores start-up."""
         if self.bar is not None:
+            self.bar.set_description_str("restoring", refresh=False)
             self.bar.reset(total=self.bar.total)
             self._post()
 
@@ -780,9 +781,10 @@ def _run_ray(todo: list[Task], cfg: WorkerConfig, record: Callable[[dict], None]
         runtime_env = {"py_modules": [pkg], "env_vars": {"OMP_NUM_THREADS": str(cfg.threads)}}
         if address == "local":
             n = int(workers or os.cpu_count() or 1)
-            ray.init(num_cpus=n, include_dashboard=False, runtime_env=runtime_env,
+            ray.init(address="local", num_cpus=n, include_dashboard=False, runtime_env=runtime_env,
                      logging_level=logging.WARNING, log_to_driver=False)
         else:
+            _check_reachable(address)
             try:
                 ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING,
                          log_to_driver=False)
@@ -854,6 +856,23 @@ def _run_ray(todo: list[Task], cfg: WorkerConfig, record: Callable[[dict], None]
     finally:
         if owns_ray:
             ray.shutdown()
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast on a ``host:port`` (or ``ray://host:port``) that does not answer: Ray itself
+    retries for minutes. Other forms (``auto``, ``local``) are left to Ray."""
+    m = re.match(r"^(?:ray://)?\[?([^\]\s/]+?)\]?:(\d+)$", address.strip())
+    if not m:
+        return
+    host, port = m.group(1), int(m.group(2))
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise EchoesError(
+            f"cannot reach the Ray cluster at '{address}' ({exc.strerror or exc}); is 'ray start --head' "
+            f"running there, and is port {port} open?"
+        ) from None
 
 
 def _ray_cause(exc: BaseException) -> str:

@@ -309,6 +309,15 @@ def test_bad_arguments_and_missing_ray_are_explained(tmp_path, stub, monkeypatch
     assert main(["batch", str(src), "-o", str(tmp_path / "o"), "--ray", "local"]) == 2
 
 
+def test_an_unreachable_ray_cluster_fails_fast_and_clearly(tmp_path, stub) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed")
+    src = make_tree(tmp_path)
+    t = time.perf_counter()
+    with pytest.raises(EchoesError, match="cannot reach the Ray cluster at '127.0.0.1:1'"):
+        run_batch(src, tmp_path / "out", ray_address="127.0.0.1:1", progress=False)
+    assert time.perf_counter() - t < 30
+
+
 def _outputs(out: Path) -> dict[str, bytes]:
     return {f.relative_to(out).as_posix(): f.read_bytes() for f in sorted(out.rglob("*"))
             if f.is_file() and f.suffix in (".wav", ".flac")}
