@@ -183,6 +183,22 @@ def normalise_gaps(gaps: Iterable[Gap], *, n_samples: int | None = None) -> list
     return out
 
 
+def merge_gaps(*lists: Iterable[Gap]) -> list[Gap]:
+    """Union of gap lists (e.g. detected gaps plus the user's ``--gaps``), sorted, with
+    overlapping or touching spans merged into one. A merged span keeps kind ``"user"`` if any
+    part came from the user, else the kind of its first part."""
+    spans = sorted((g for lst in lists for g in lst), key=lambda g: (g.start, g.end))
+    out: list[Gap] = []
+    for g in spans:
+        if out and g.start <= out[-1].end:
+            last = out[-1]
+            kind = "user" if "user" in (last.kind, g.kind) else last.kind
+            out[-1] = replace(last, end=max(last.end, g.end), kind=kind)
+        else:
+            out.append(replace(g, method=None))
+    return out
+
+
 def _check_rate(sample_rate) -> None:
     if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
         raise ParameterError(f"sample_rate must be a positive integer in Hz, got {sample_rate!r}")

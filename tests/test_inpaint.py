@@ -241,3 +241,13 @@ def test_gaps_at_the_edges_and_back_to_back(method):
     assert np.all(np.isfinite(y)) and np.abs(y).max() <= 1.0
     assert len(done) == 4
     np.testing.assert_array_equal(y[200:5000], x[200:5000])
+
+
+def test_merge_gaps_unions_user_and_detected():
+    from echoes.inpaint import merge_gaps
+
+    user = parse_gaps("0.10-0.20", SR)
+    found = [Gap(int(0.15 * SR), int(0.25 * SR), SR, kind="dropout"), Gap(int(0.5 * SR), int(0.6 * SR), SR, kind="dropout")]
+    merged = merge_gaps(found, user)
+    assert [(g.start, g.end, g.kind) for g in merged] == [
+        (int(0.10 * SR), int(0.25 * SR), "user"), (int(0.5 * SR), int(0.6 * SR), "dropout")]
