@@ -45,6 +45,7 @@ and a ``weights_hashes`` dict.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import hashlib
 import importlib
 import importlib.util
 import json
@@ -61,11 +62,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from echoes import __version__
-from echoes import audio as eaudio
-from echoes.checkpoint import sha256_file
 from echoes.errors import EchoesError, OutputPathError, ParameterError
 
 log = logging.getLogger(__name__)
+
+# numpy, soundfile and torch are imported inside functions: a pool worker then sets its thread
+# counts (OMP/OpenBLAS/MKL) before any of them loads.
 
 MANIFEST_NAME = "manifest.jsonl"
 LOCK_NAME = ".echoes-batch.lock"
@@ -111,7 +113,9 @@ def check_roots(src_dir: str | os.PathLike, out_dir: str | os.PathLike) -> tuple
 def find_audio(src: Path) -> list[Path]:
     """Audio files under ``src``, sorted; hidden names skipped, folder links not followed."""
     found: list[Path] = []
-    exts = {e.lower() for e in eaudio.EXTENSIONS}
+    from echoes.audio import EXTENSIONS
+
+    exts = {e.lower() for e in EXTENSIONS}
     for root, dirs, files in os.walk(src, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
@@ -148,11 +152,27 @@ def plan(src: Path, out: Path, *, suffix: str | None = None) -> list[Task]:
             )
         seen[str(dst)] = rel
         try:
-            dur = eaudio.info(f).duration
+            dur = audio_info(f).duration
         except EchoesError:
             dur = 0.0
         tasks.append(Task(rel, str(f), str(dst), dur))
     return tasks
+
+
+def audio_info(path: str | os.PathLike):
+    """:func:`echoes.audio.info` (imported on first use)."""
+    from echoes.audio import info
+
+    return info(path)
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 # -- manifest ---------------------------------------------------------------------------------
@@ -303,7 +323,7 @@ class Worker:
 
     def __init__(self, cfg: WorkerConfig) -> None:
         self.threads = max(1, int(cfg.threads))
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # for torch imported later in this process
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # read when they load
             os.environ[var] = str(self.threads)
         self._set_torch_threads()
         from echoes.api import RestoreOptions
@@ -445,10 +465,12 @@ def is_done(task: Task, entry: dict[str, Any] | None, *, options: dict, weights:
 
 def clean_stale_temps(out: Path) -> int:
     """Remove the temporary files and folders a killed run left in ``out``; returns the count."""
+    from echoes.audio import EXTENSIONS
+
     n = 0
     for root, dirs, files in os.walk(out, followlinks=False):
         for name in files:
-            if _TEMP_FILE.match(name) and name != LOCK_NAME and Path(name).suffix.lower() in eaudio.EXTENSIONS:
+            if _TEMP_FILE.match(name) and name != LOCK_NAME and Path(name).suffix.lower() in EXTENSIONS:
                 try:
                     os.unlink(Path(root) / name)
                     n += 1
@@ -593,7 +615,9 @@ def run_batch(
         raise ParameterError(f"--device must be cpu, cuda or auto, not '{device}'")
     if suffix is not None:
         suffix = suffix if suffix.startswith(".") else "." + suffix
-        eaudio.format_for("x" + suffix)
+        from echoes.audio import format_for
+
+        format_for("x" + suffix)
     spec = restorer if restorer is not None else (os.environ.get(RESTORER_ENV) or None)
     src, out = check_roots(src_dir, out_dir)
     try:

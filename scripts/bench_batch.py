@@ -40,12 +40,11 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from echoes import audio  # noqa: E402
+# Only light imports at the top: spawned workers re-run this file's top level, and numpy or torch
+# loaded here would start before the workers pin their thread counts.
 from echoes.batch import read_manifest, run_batch  # noqa: E402
 
 EXAMPLES = {
@@ -57,6 +56,10 @@ EXAMPLES = {
 
 def build_archive(root: Path, *, files: int, seconds: float) -> float:
     """Write ``files`` clips into ``root`` (nested folders); returns the total audio seconds."""
+    import numpy as np
+
+    from echoes import audio
+
     total = 0.0
     kinds = list(EXAMPLES)
     for k in range(files):
