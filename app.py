@@ -136,7 +136,7 @@ def build_demo() -> gr.Blocks:
     examples = sorted(str(p) for p in EXAMPLES.glob("*") if p.suffix.lower() in eaudio.EXTENSIONS)
     with gr.Blocks(title="Echoes: restore historic piano recordings", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
-            "# 🎹 Echoes\nRestore historic piano recordings (78s, cylinders, early transfers). "
+            "# Echoes\nRestore historic piano recordings (78s, cylinders, early transfers). "
             "Echoes first judges every 5-second window noisy or clean, de-noises only the noisy ones "
             "(clean audio comes back bit-exact), then finds dropouts and fills them."
         )

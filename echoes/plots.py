@@ -65,18 +65,23 @@ def spectrogram_pair(before: np.ndarray, after: np.ndarray, sample_rate: int,
 
 
 def timeline(segments: Sequence[dict], duration_s: float, threshold: float, path: str | Path) -> str:
-    """Per-window ``p_noisy`` as a step plot over time, with the threshold line."""
-    fig = Figure(figsize=(7, 1.8))
+    """Per-window ``p_noisy`` at each window's centre, with the threshold line; the background is
+    red where the nearest window is noisy (restored) and green where it is clean (untouched)."""
+    fig = Figure(figsize=(7, 1.9))
     ax = fig.add_subplot()
-    for s in segments:
+    segs = sorted(segments, key=lambda s: s["start"])
+    centres = [(s["start"] + s["end"]) / 2 for s in segs]
+    bounds = [0.0] + [(a + b) / 2 for a, b in zip(centres[:-1], centres[1:])] + [max(duration_s, 1e-3)]
+    for s, a, b in zip(segs, bounds[:-1], bounds[1:]):
         noisy = s["p_noisy"] >= threshold
-        ax.fill_between([s["start"], s["end"]], 0, s["p_noisy"], step="pre", alpha=0.35,
-                        color="#c0392b" if noisy else "#27ae60", linewidth=0)
+        ax.axvspan(a, b, color="#e74c3c" if noisy else "#2ecc71", alpha=0.18, lw=0)
+    if segs:
+        ax.plot(centres, [s["p_noisy"] for s in segs], marker="o", ms=3, color="#2c3e50", lw=1)
     ax.axhline(threshold, color="k", lw=0.8, ls="--")
     ax.set_xlim(0, max(duration_s, 1e-3))
-    ax.set_ylim(0, 1)
+    ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel("p(noisy)")
-    ax.set_xlabel("time (s)   red: noisy windows (restored), green: clean (left untouched)")
+    ax.set_xlabel("time (s)   red: judged noisy (restored)   green: judged clean (left untouched)")
     return _save(fig, path)
 
 
