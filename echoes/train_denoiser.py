@@ -139,10 +139,23 @@ def _worker_init(_: int) -> None:
 
 
 def load_clips(data: str | Path, split: str, *, limit: int | None = None) -> np.ndarray:
-    """Clean 5-s clips ``(n, 110250)`` float32 at 22,050 Hz of a corpus or pack ``split``."""
+    """Clean 5-s clips ``(n, 110250)`` float32 at 22,050 Hz of a corpus or pack ``split``.
+
+    A training pack (``pack.json``, :func:`echoes.corpus.load_pack`) needs numpy only; a corpus
+    folder is read with :func:`echoes.corpus.iter_clips`. Clips quieter than
+    :data:`MIN_RMS_DBFS` are left out.
+    """
     from echoes import corpus
 
-    out = [a for _, a, _ in corpus.iter_clips(data, split, sample_rate=SR, seconds=5.0, min_rms_dbfs=MIN_RMS_DBFS)]
+    if (Path(data) / "pack.json").is_file():
+        audio, _ = corpus.load_pack(data, split)
+        if audio.shape[-1] != CLIP_SAMPLES:
+            raise ParameterError(f"pack clips have {audio.shape[-1]} samples, expected {CLIP_SAMPLES}")
+        rms = np.sqrt(np.mean(audio.astype(np.float64) ** 2, axis=-1))
+        out = list(audio[20 * np.log10(np.maximum(rms, 1e-10)) >= MIN_RMS_DBFS])
+    else:
+        out = [a for _, a, _ in corpus.iter_clips(data, split, sample_rate=SR, seconds=5.0,
+                                                  min_rms_dbfs=MIN_RMS_DBFS)]
     if limit is not None:
         out = out[:limit]
     if not out:
@@ -269,6 +282,9 @@ def train(
     val_count: int = 64,
     val_every: int = 250,
     limit_clips: int | None = None,
+    init: str | Path | None = None,
+    lr_paper: float | None = 5e-4,
+    half: bool = True,
 ) -> dict[str, Any]:
     """Train the named de-noisers (``"paper"``, ``"default"``) and save them into ``out``."""
     from echoes.checkpoint import git_commit, save_model
@@ -301,7 +317,19 @@ def train(
     vx, vt = validation_set(val_clips, seed=seed, noise_dir=nd, count=val_count)
 
     nets = {m: build(m).to(dev) for m in models}
-    opts = {m: torch.optim.AdamW(n.parameters(), lr=lr, weight_decay=1e-5) for m, n in nets.items()}
+    inits: dict[str, dict] = {}
+    for m in models:
+        if init and (Path(init) / f"{FILES[m]}.json").is_file():
+            from echoes.checkpoint import load_model
+
+            net0, cfg0 = load_model(init, FILES[m], map_location=dev)
+            nets[m].load_state_dict(net0.state_dict())
+            inits[m] = {"from": f"{init}/{FILES[m]}", "sha256": cfg0.get("sha256"),
+                        "steps": cfg0.get("training", {}).get("steps"),
+                        "training": {k: v for k, v in cfg0.get("training", {}).items() if k not in ("history", "init")}}
+            log.info("%s starts from %s (%s steps)", m, init, inits[m]["steps"])
+    lrs = {m: (lr_paper if m == "paper" and lr_paper is not None else lr) for m in models}
+    opts = {m: torch.optim.AdamW(n.parameters(), lr=lrs[m], weight_decay=1e-5) for m, n in nets.items()}
     best: dict[str, tuple[float, dict, dict]] = {}
     history: dict[str, list] = {m: [] for m in models}
 
@@ -332,7 +360,7 @@ def train(
         clean = clean.to(dev, non_blocking=True)
         for m, net in nets.items():
             for g in opts[m].param_groups:
-                g["lr"] = lr * scale
+                g["lr"] = lrs[m] * scale
             loss, parts = model_loss(m, net, noisy, clean)
             opts[m].zero_grad(set_to_none=True)
             loss.backward()
@@ -361,10 +389,11 @@ def train(
     for m, net in nets.items():
         score, state, metrics = best[m]
         net.load_state_dict(state)
-        rec = dict(record_common, best_step=metrics["step"], history=history[m],
+        rec = dict(record_common, best_step=metrics["step"], history=history[m], lr=lrs[m], init=inits.get(m),
+                   weights_dtype="float16" if half else "float32",
                    loss="L1 on magnitude spectrograms (the paper)" if m == "paper"
                    else "-SNR/10 + compressed (0.3) complex and magnitude MSE")
-        save_model(net.cpu(), out, FILES[m], extra={
+        save_model(net.cpu().half() if half else net.cpu(), out, FILES[m], extra={
             "stft": PAPER_STFT.to_dict(), "sample_rate": SR, "training": rec, "metrics": {"val": metrics},
         })
         log.info("saved %s (%s): val %s", m, FILES[m], metrics)
@@ -406,6 +435,9 @@ def register(sub) -> None:
     p.add_argument("--val-count", type=int, default=64)
     p.add_argument("--val-every", type=int, default=250)
     p.add_argument("--limit-clips", type=int, default=None, help="use at most this many clips (smoke tests)")
+    p.add_argument("--init", default=None, metavar="DIR", help="start from the weights in DIR (fine-tuning)")
+    p.add_argument("--lr-paper", type=float, default=5e-4, help="learning rate of the CAE")
+    p.add_argument("--float32", action="store_true", help="save float32 weights (default float16: half the size)")
     p.set_defaults(func=_main)
 
 
@@ -414,5 +446,5 @@ def _main(args: argparse.Namespace) -> int:
     train(data=args.data, out=args.out, models=models, seed=args.seed, steps=args.steps, minutes=args.minutes,
           batch_size=args.batch_size, lr=args.lr, workers=args.workers, device=args.device,
           noise_dir=args.noise_dir, val_count=args.val_count, val_every=args.val_every,
-          limit_clips=args.limit_clips)
+          limit_clips=args.limit_clips, init=args.init, lr_paper=args.lr_paper, half=not args.float32)
     return 0

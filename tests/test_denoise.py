@@ -40,7 +40,7 @@ def _small_unet() -> ComplexUNet:
 
 
 def test_cae_has_the_papers_parameter_count_and_latent():
-    m = PaperCAE()
+    m = PaperCAE().eval()
     assert sum(p.numel() for p in m.parameters()) == PAPER_PARAMETERS == 28_353
     x = torch.rand(1, 1, 1025, 216)
     assert tuple(m.encode(x).shape) == (1, 32, 513, 108)

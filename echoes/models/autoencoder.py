@@ -20,7 +20,8 @@ upsampling in the decoder, cropping to align, a final convolution) and its param
 
 "Same" padding everywhere. The network maps a magnitude to a magnitude (ReLU output, so never
 negative); it was trained with the paper's loss, the L1 distance between magnitude
-spectrograms. One addition that has no parameters: each input is divided by its own peak
+spectrograms (while training, the output ReLU leaks 0.01 so that it cannot die; see
+``forward``). One addition that has no parameters: each input is divided by its own peak
 magnitude and the output multiplied back, so the model sees the same range whatever the
 recording's level (the paper normalised its spectrograms; the exact recipe is not given).
 It works on any number of frames (the 216 of 5 s is the training size).
@@ -57,6 +58,8 @@ class PaperCAE(nn.Module):
         self.dec1 = nn.Conv2d(c, c, kernel, padding=pad)
         self.dec2 = nn.Conv2d(c, c, kernel, padding=pad)
         self.out = nn.Conv2d(c, 1, kernel, padding=pad)
+        with torch.no_grad():
+            self.out.bias.fill_(0.01)
 
     def encode(self, mag: torch.Tensor) -> torch.Tensor:
         """``(B, 1, F, T)`` normalised magnitude -> latent ``(B, C, ceil(F/2), ceil(T/2))``."""
@@ -75,7 +78,12 @@ class PaperCAE(nn.Module):
         h = F.interpolate(h, scale_factor=2.0, mode="nearest")
         h = F.relu(self.dec2(h))
         h = h[..., :n_f, :n_t]
-        return F.relu(self.out(h)) * scale
+        z = self.out(h)
+        # ReLU output (a magnitude); while training a 0.01 leak keeps the last layer from dying
+        # (with a plain ReLU our first run collapsed to an all-zero output, a local minimum of
+        # the L1 loss on sparse piano spectra). Inference is the plain ReLU.
+        z = F.leaky_relu(z, 0.01) if self.training else F.relu(z)
+        return z * scale
 
     def enhance(self, audio: torch.Tensor, cfg: STFTConfig = PAPER_STFT) -> torch.Tensor:
         """De-noise ``(batch, samples)`` float audio at ``cfg.sample_rate``; same shape out.
