@@ -804,7 +804,7 @@ def _run_ray(todo: list[Task], cfg: WorkerConfig, record: Callable[[dict], None]
         pkg = str(Path(__file__).resolve().parent)
         runtime_env = {"py_modules": [pkg], "env_vars": {"OMP_NUM_THREADS": str(cfg.threads)}}
         if address == "local":
-            n = int(workers or os.cpu_count() or 1)
+            n = int(workers) * cfg.threads if workers else int(os.cpu_count() or 1)
             ray.init(address="local", num_cpus=n, include_dashboard=False, runtime_env=runtime_env,
                      logging_level=logging.WARNING, log_to_driver=False)
         else:
@@ -827,6 +827,16 @@ def _run_ray(todo: list[Task], cfg: WorkerConfig, record: Callable[[dict], None]
             cfg.device = "cuda" if gpw > 0 else "cpu"
         n = int(workers) if workers else max(1, int(gpus // gpw) if gpw > 0 else int(cpus // max(cfg.threads, 1)))
         n = min(n, len(todo))
+        if gpw > 0 and n * gpw > gpus + 1e-9:
+            raise ParameterError(
+                f"{n} workers with {gpw:g} GPU each need {n * gpw:g} GPUs; the Ray cluster has {gpus:g}: "
+                "give fewer --workers or a fraction such as --gpus-per-worker 0.25"
+            )
+        if n * cfg.threads > cpus + 1e-9:
+            raise ParameterError(
+                f"{n} workers with {cfg.threads} CPU each need {n * cfg.threads} CPUs; the Ray cluster has "
+                f"{cpus:g}: give fewer --workers"
+            )
         actor_cls = ray.remote(num_cpus=cfg.threads, num_gpus=gpw)(Worker)
         log.info("Ray: %d actor(s) on %g CPU(s), %g GPU(s) (%g GPU each)", n, cpus, gpus, gpw)
         actors = [actor_cls.remote(cfg) for _ in range(n)]
