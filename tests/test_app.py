@@ -134,3 +134,41 @@ def test_browser_upload_restore_and_see_results(server: str) -> None:
         finally:
             browser.close()
     assert (ARTIFACTS / "app.png").stat().st_size > 10_000
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_eight_simultaneous_users_each_get_their_own_result(server: str, tmp_path: Path) -> None:
+    import gc
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client, handle_file
+
+    t = np.arange(int(3.0 * 22050)) / 22050
+    clips = []
+    for i in range(8):  # eight different clips: different lengths tell the results apart
+        x = (0.3 * np.sin(2 * np.pi * (220 + 40 * i) * t[: int((2.0 + 0.1 * i) * 22050)])).astype(np.float32)
+        p = tmp_path / f"user{i}.wav"
+        audio.save(p, x, 22050, subtype="PCM_16")
+        clips.append(p)
+
+    def one(p: Path):
+        return Client(server, verbose=False).predict(handle_file(str(p)), api_name="/restore")
+
+    one(clips[0])  # warm-up: models loaded, caches filled
+    gc.collect()
+    base = _rss_mb()
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, clips))
+    for p, res in zip(clips, results):
+        y, sr = audio.load(res[0])
+        x, _ = audio.load(p)
+        assert sr == 22050 and y.shape == x.shape
+    gc.collect()
+    assert _rss_mb() < base + 300, (base, _rss_mb())
