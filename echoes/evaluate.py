@@ -220,7 +220,8 @@ def eval_denoise(clips: list[np.ndarray], *, weights=None, noise_dir=None, devic
         for name, rows in per.items():
             keys = rows[0].keys()
             table[name] = {k: round(float(np.mean([r[k] for r in rows])), 4) for k in keys}
-            table[name]["realtime_factor"] = round(audio_s / max(secs[name], 1e-9), 1)
+            table[name]["realtime_factor"] = (None if name == "do-nothing"
+                                              else round(audio_s / max(secs[name], 1e-9), 1))
         base = table["do-nothing"]["si_sdr_db"]
         for name in table:
             table[name]["si_sdr_improvement_db"] = round(table[name]["si_sdr_db"] - base, 3)
@@ -263,8 +264,7 @@ def _plots(results: dict[str, Any], out: Path) -> list[str]:
         ax.legend()
         fig.savefig(out / "denoise_snr_gain.png", dpi=110, bbox_inches="tight")
         made.append("denoise_snr_gain.png")
-    inp = results.get("inpaint", {})
-    per = inp.get("gap_snr_db") or inp.get("mean_gap_snr_db")
+    per = results.get("inpaint", {}).get("gap_snr")
     if isinstance(per, dict) and per:
         fig = Figure(figsize=(5.5, 3.5))
         ax = fig.add_subplot()
@@ -272,8 +272,8 @@ def _plots(results: dict[str, Any], out: Path) -> list[str]:
             if not isinstance(by_len, dict):
                 continue
             ls = sorted(by_len, key=float)
-            vals = [by_len[k]["mean"] if isinstance(by_len[k], dict) else by_len[k] for k in ls]
-            ax.plot([float(v) for v in ls], vals, marker="o", label=method)
+            ax.plot([float(v) for v in ls], [by_len[k]["mean_db"] for k in ls], marker="o",
+                    label=INPAINT_NAMES.get(method, method))
         ax.set_xscale("log")
         ax.set_xlabel("gap length (ms)")
         ax.set_ylabel("gap SNR (dB)")
@@ -327,7 +327,7 @@ def render_markdown(r: dict[str, Any]) -> str:
         s = inp.get("summary", {})
         if s:
             L.append(f"| LPC inpainting is \"seamless\" | seamless | {s.get('paper_lpc', '–')} | {s.get('best', '–')} | "
-                     f"{s.get('zero', '–')} | – | gap SNR (dB) in 20 ms gaps of held-out piano |")
+                     f"{s.get('zero', '–')} (zero-fill) | – | gap SNR (dB) in {s['gap_ms']:g} ms gaps of test piano |")
     for proto, title in (("paper", "Paper protocol: 0 dB white Gaussian noise, 44.1 kHz"),
                          ("gramophone", "Gramophone protocol: realistic chains, held-out noise clips")):
         m = d.get(proto, {}).get("methods")
@@ -362,10 +362,38 @@ def render_markdown(r: dict[str, Any]) -> str:
     return "\n".join(L) + "\n"
 
 
+INPAINT_NAMES = {"zero": "zero-fill", "linear": "linear", "lpc": "paper LPC (Burg, cos²)", "janssen": "Janssen",
+                 "burg2": "two-sided Burg LSAR", "similarity": "similarity (long gaps)", "auto": "automatic choice"}
+
+
 def _inpaint_section(pieces: list[np.ndarray], quick: bool, seed: int) -> dict[str, Any]:
+    """Gap SNR by method and length, detection scores, and the markdown table."""
     from echoes import inpaint
 
     res = inpaint.evaluate_inpainting(pieces, EVAL_RATE, quick=quick, seed=seed)
+    snr = res["gap_snr"]
+    lengths = sorted({ms for per in snr.values() for ms in per}, key=float)
+    rows = ["| method | " + " | ".join(f"{float(ms):g} ms" for ms in lengths) + " |",
+            "|---|" + "---:|" * len(lengths)]
+    for m, per in snr.items():
+        rows.append(f"| {INPAINT_NAMES.get(m, m)} | " + " | ".join(
+            _fmt(per.get(ms, {}).get("mean_db"), 1) for ms in lengths) + " |")
+    n = {ms: next(iter(snr.values())).get(ms, {}).get("n") for ms in lengths}
+    rows.append("\nMean gap SNR in dB over " + ", ".join(f"{n[ms]} gaps of {float(ms):g} ms" for ms in lengths)
+                + " (signal energy over error energy inside each gap, capped at 60 dB).")
+    det = res.get("detection")
+    if det:
+        rows.append(f"\nGap detection on {det['dropouts_planted']} planted dropouts of 5–100 ms: precision "
+                    f"{100 * det['precision']:.2f}%, recall {100 * det['recall']:.2f}%; false gaps on clean music "
+                    f"(as is, faded out, with silent ends, 30 dB quieter): {det['false_gaps_clean']}; recall of "
+                    f"40 dB level drops {_fmt(det.get('level_drop_recall_40dB'), 3)}.")
+    res["table_md"] = "\n".join(rows)
+    k20 = next((ms for ms in lengths if float(ms) == 20.0), lengths[0] if lengths else None)
+    if k20 is not None:
+        get = lambda m: snr.get(m, {}).get(k20, {}).get("mean_db")  # noqa: E731
+        best = max((m for m in snr if m != "zero"), key=lambda m: get(m) if get(m) is not None else -1e9)
+        res["summary"] = {"gap_ms": float(k20), "paper_lpc": _fmt(get("lpc"), 1), "zero": _fmt(get("zero"), 1),
+                          "best": f"{_fmt(get(best), 1)} ({INPAINT_NAMES.get(best, best)})"}
     return res
 
 
@@ -373,15 +401,19 @@ def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = Non
         weights=None, device: str = "cpu", seed: int = 0, n_clips: int | None = None) -> dict[str, Any]:
     from echoes.checkpoint import git_commit
 
+    from echoes.hub import resolve_weights, verify_folder
+
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    weights = resolve_weights(weights)
     n_clips = n_clips or (3 if quick else 120)
     mat = test_material(corpus=corpus, quick=quick, n_clips=n_clips, n_pieces=2 if quick else 8, seed=seed)
     results: dict[str, Any] = {
         "quick": quick, "date": _dt.date.today().isoformat(), "commit": git_commit() or "unknown",
         "echoes_version": __version__, "material": mat["source"], "paper_claims": PAPER_CLAIMS,
         "noise_dir": str(noise_dir) if noise_dir else None, "seed": seed,
+        "weights": {"folder": str(weights), "sha256": verify_folder(weights)},
     }
     log.info("classifier on %d clips", len(mat["clips"]))
     results["classifier"] = eval_classifier(mat["clips"], weights=weights, noise_dir=noise_dir,

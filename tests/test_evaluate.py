@@ -1,0 +1,29 @@
+"""`echoes evaluate --quick` end to end: every section runs and lands in results.json/.md (not claims)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from echoes.evaluate import PAPER_CLAIMS, run
+
+
+def test_quick_evaluation_writes_every_section(tmp_path: Path) -> None:
+    res = run(out=tmp_path, quick=True, seed=0)
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["quick"] is True and data["paper_claims"] == PAPER_CLAIMS
+    for proto in ("paper", "gramophone"):
+        methods = data["denoise"]["protocols"][proto]["methods"]
+        assert set(methods) >= {"do-nothing", "paper CAE", "default"}
+        for v in methods.values():
+            assert all(k in v for k in ("snr_db", "si_sdr_db", "mae", "stft_l1", "mag_snr_db"))
+        assert methods["do-nothing"]["si_sdr_improvement_db"] == 0.0
+    c = data["classifier"]
+    assert c["windows"] == sum(v["n"] for v in c["by_condition"].values())
+    assert sum(c["confusion"].values()) == c["windows"]
+    assert 0.0 <= c["accuracy_pct"] <= 100.0
+    assert "lpc" in data["inpaint"]["gap_snr"] and "janssen" in data["inpaint"]["gap_snr"]
+    md = (tmp_path / "results.md").read_text()
+    assert "Quick run" in md and "21.21" in md and "99.92" in md
+    for png in res["plots"]:
+        assert (tmp_path / png).stat().st_size > 1000
