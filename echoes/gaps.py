@@ -14,8 +14,9 @@ Two kinds are found, on ``(samples,)`` or ``(channels, samples)`` float audio at
     set by ``sensitivity``) within 2 ms on both sides.
 ``level-drop``
     A dip of at least ``min_ms`` where the 1-ms RMS level falls by 30 dB or more (at
-    sensitivity 0.5) below the level on both sides within at most 4 ms, stays down, and comes
-    back as fast; at most 1 s long. Dips in near-silence are ignored.
+    sensitivity 0.5) below the level of the 5 ms before it within about 2 ms, stays down, and
+    comes back as fast to a level at least as far above the dip; at most 1 s long. Dips in
+    near-silence are ignored.
 
 Channels are searched separately and the spans merged: a gap found in any channel is a gap
 of the recording, and :func:`echoes.inpaint.fill_gaps` fills every channel over that span.
@@ -26,7 +27,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import scipy.ndimage
 
 from echoes.errors import ParameterError
 from echoes.inpaint import Gap
@@ -102,30 +102,36 @@ def _detect_channel(x: np.ndarray, sr: int, sensitivity: float, min_len: int) ->
     db = 20 * np.log10(np.maximum(env, 1e-12))
     depth = 30.0 - 10.0 * (sensitivity - 0.5)  # 35 dB at 0 .. 25 dB at 1
     audible_db = 20 * np.log10(audible)
-    surround = scipy.ndimage.maximum_filter1d(db, size=61, mode="nearest")  # ±30 ms
-    dip = db <= surround - depth
-    fs, fe = _runs(dip)
+    # level before frame i: the loudest of frames i-6..i-2 (frame i-1 may straddle the edge)
+    win = np.lib.stride_tricks.sliding_window_view(db, 5).max(axis=1)
+    pre_lvl = np.full(nf, -np.inf)
+    pre_lvl[6:] = win[: nf - 6]
+    down = db <= pre_lvl - depth
+    falls = np.flatnonzero(down & ~np.concatenate([[False], down[:-1]]))
     min_frames = max(1, min_len // fl - 1)  # the edge frames are partly inside the dip
     max_frames = int(MAX_LEVEL_DROP_S * 1000)
-    for a, b in zip(fs, fe):
-        if b - a < min_frames or b - a > max_frames or a < 6 or b + 6 > nf:
+    for a in falls:
+        pre = pre_lvl[a]
+        if pre < audible_db or a < 20:
             continue
-        # frames a-1 and b may straddle the edges (partly inside the dip): level before is
-        # taken over frames a-6..a-2, after over b+1..b+5
+        # the dip lasts until the level is back within `depth` of the level before it
+        ahead = db[a + 1 : a + 1 + max_frames + 1] > pre - depth
+        if not ahead.any():
+            continue
+        b = a + 1 + int(np.argmax(ahead))
+        if b - a < min_frames or b - a > max_frames or b + 20 > nf:
+            continue
         inside = db[a:b].max()
-        pre = db[a - 6 : a - 1].max()
         post = db[b + 1 : b + 6].max()
-        if pre < audible_db or post < audible_db:
+        if post < audible_db or post - inside < depth:
             continue
-        if pre - inside < depth or post - inside < depth:
-            continue
-        # sudden: the frame just before is already near the pre level, and just after near post
+        # sudden: the frames just outside the straddling ones are already at the outer level
         if db[a - 2] < pre - 12.0 or db[b + 1] < post - 12.0:
             continue
         # not the end of a fade or a damped note (nor the start of a fade-in)
-        if a >= 20 and pre < db[a - 20 : a - 10].max() - FADE_DB:
+        if pre < db[a - 20 : a - 10].max() - FADE_DB:
             continue
-        if b + 20 <= nf and post < db[b + 10 : b + 20].max() - FADE_DB:
+        if post < db[b + 10 : b + 20].max() - FADE_DB:
             continue
         s0, s1 = max(0, (a - 1) * fl), min(n, (b + 1) * fl)
         # a dip that holds a dropout is that dropout, whose sample-exact span is kept

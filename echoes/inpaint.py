@@ -807,6 +807,11 @@ def place_gaps(
 SNR_CAP_DB = 60.0
 
 
+def _rms64(v: np.ndarray) -> float:
+    v = np.asarray(v, dtype=np.float64)
+    return float(np.sqrt(np.mean(v * v))) if v.size else 0.0
+
+
 def gap_snr(clean: np.ndarray, filled: np.ndarray) -> float:
     """Gap SNR in dB: ``10 log10(sum clean² / sum (clean - filled)²)`` over the given samples."""
     clean = np.asarray(clean, dtype=np.float64)
@@ -823,8 +828,10 @@ def evaluate_detection(
 ) -> dict:
     """Precision and recall of :func:`detect_gaps` on planted dropouts, and false gaps on clean audio.
 
-    Dropouts (zero runs of ``min_ms`` to ``max_ms``, uniform) are planted at random where the
-    20 ms around them are above -30 dB re the loud level; a detection matches a planted
+    Dropouts (zero runs of ``min_ms`` to ``max_ms``, uniform) are planted at random inside
+    sound: the 20 ms around them and the removed audio above -30 dB re the loud level, and the
+    5 ms beside each edge above -40 dB (a zero run in near-silence changes nothing). The same
+    spans attenuated by 40 dB instead of zeroed measure level-drop recall; a detection matches a planted
     dropout when its span overlaps it by at least half of the larger of the two (IoU-like).
     Clean variants checked for false gaps: the signal itself, a cubic fade-out over its last
     third, one second of digital silence at both ends, and the whole signal 30 dB quieter.
@@ -866,6 +873,11 @@ def evaluate_detection(
                 continue
             around = np.concatenate([x[s - w : s], x[e : e + w]]).astype(np.float64)
             if np.sqrt(np.mean(around**2)) < loud * 10 ** (-30 / 20):
+                continue
+            # inside sound: what is removed, and the 5 ms beside each edge, must be audible
+            if np.sqrt(np.mean(x[s:e].astype(np.float64) ** 2)) < loud * 10 ** (-30 / 20):
+                continue
+            if min(_rms64(x[s - w // 4 : s]), _rms64(x[e : e + w // 4])) < loud * 10 ** (-40 / 20):
                 continue
             planted.append((s, e))
             y[s:e] = 0.0
