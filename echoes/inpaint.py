@@ -30,8 +30,8 @@ Methods (``fill_gaps(method=...)``):
     repeats) is located by normalised cross-correlation of the waveform (coarse at ~11 kHz,
     refined to the sample), checked on guard bands beside the gap that the search did not see,
     gain-matched and transplanted; what the donor does not explain in the surroundings is
-    filled by AR and added, so the edges join. Falls back to ``burg2`` when nothing in the
-    recording matches well enough.
+    filled by AR and added, so the edges join. Falls back to ``janssen`` (from 150 ms) or
+    ``burg2`` (below) when nothing in the recording matches well enough.
 ``auto``
     ``burg2`` below 150 ms; ``similarity`` (with its fallback) from 150 ms (see
     :func:`choose_method`).
@@ -611,6 +611,14 @@ def _find_donor(c: _Ctx, s: int, e: int, cl: int, cr: int, guard: int = 0) -> tu
     return best_t, best_v
 
 
+def _fallback(c: _Ctx, s: int, e: int, long_gap: bool) -> tuple[np.ndarray, str]:
+    """AR fill where no donor passes: Janssen for long gaps (its re-estimation from the filled
+    gap measured 0.3-0.6 dB better than ``burg2`` from 300 ms on), ``burg2`` for short ones."""
+    if long_gap:
+        return _fill_janssen(c, s, e), "janssen"
+    return _fill_burg2(c, s, e), "burg2"
+
+
 def _fill_similarity(c: _Ctx, s: int, e: int, *, threshold: float | None = None
                      ) -> tuple[np.ndarray, str]:
     """Donor passage + AR fill of what the donor does not explain.
@@ -620,8 +628,8 @@ def _fill_similarity(c: _Ctx, s: int, e: int, *, threshold: float | None = None
     predicts them (gain-matched by least squares on the outer surroundings) to at least
     ``SIM_MIN_GUARD_SNR_DB`` (long gaps) or ``SIM_MIN_GUARD_SNR_SHORT_DB`` (short ones). The residual (surroundings minus donor) is inpainted by
     :func:`_joint_lsar` and added back, so the edges join the real signal continuously.
-    Returns the fill and the method used (``"similarity"``, or ``"burg2"`` when no donor
-    passes).
+    Returns the fill and the method used (``"similarity"``, or the AR fallback's name when
+    no donor passes: ``"janssen"`` from 150 ms, ``"burg2"`` below).
     """
     glen = e - s
     long_gap = glen >= LONG_GAP_S * c.sr
@@ -632,11 +640,11 @@ def _fill_similarity(c: _Ctx, s: int, e: int, *, threshold: float | None = None
     want = int(min(max(SIM_MIN_CONTEXT_MS * ms, glen), SIM_MAX_CONTEXT_MS * ms)) + guard
     cl, cr = _context(c, s, e, want)
     if c.feats is None or min(cl, cr) < guard + (want - guard) // 2:
-        return _fill_burg2(c, s, e), "burg2"
+        return _fallback(c, s, e, long_gap)
     t, v = _find_donor(c, s, e, cl, cr, guard)
     if t < 0 or v < thr:
         log.debug("gap %d-%d: best donor at %d, ncc %.3f: not used", s, e, t, v)
-        return _fill_burg2(c, s, e), "burg2"
+        return _fallback(c, s, e, long_gap)
     seg = c.x[s - cl : e + cr]
     donor = c.x[t : t + seg.size]
     outer = np.ones(seg.size, dtype=bool)
@@ -649,7 +657,7 @@ def _fill_similarity(c: _Ctx, s: int, e: int, *, threshold: float | None = None
     guard_snr = gap_snr(seg[bands], gain * donor[bands])
     log.debug("gap %d-%d: donor at %d, ncc %.3f, guard SNR %.1f dB", s, e, t, v, guard_snr)
     if guard_snr < (SIM_MIN_GUARD_SNR_DB if long_gap else SIM_MIN_GUARD_SNR_SHORT_DB):
-        return _fill_burg2(c, s, e), "burg2"
+        return _fallback(c, s, e, long_gap)
     known = np.ones(seg.size, dtype=bool)
     known[cl : cl + glen] = False
     dd = np.dot(donor[known], donor[known])
@@ -681,7 +689,7 @@ def choose_method(gap: Gap) -> str:
     Below 150 ms a transplanted passage helped only where the recording repeats itself
     sample for sample (identical synthetic renders); on humanised renders it never beat
     ``burg2`` on average, so ``auto`` does not spend the search there. From 150 ms every AR
-    model fades to silence and ``similarity`` is tried (it falls back to ``burg2`` when no
+    model fades to silence and ``similarity`` is tried (it falls back to ``janssen`` when no
     passage's outer surroundings match the gap's and predict the 20-60 ms right beside the
     gap to 8 dB or better).
     """
@@ -712,7 +720,7 @@ def fill_gaps(
     -------
     filled : a copy of ``audio`` with the same shape and dtype; only samples inside gaps differ.
     gaps : the gaps, sorted, with ``method`` set to the method actually used (``similarity``
-        may report ``burg2`` where it fell back).
+        may report ``janssen`` or ``burg2`` where it fell back).
     """
     _check_rate(sample_rate)
     if method not in METHODS:
