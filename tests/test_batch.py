@@ -26,15 +26,17 @@ from echoes.batch import (
     LOCK_NAME,
     RESTORER_ENV,
     ManifestWriter,
+    WorkerStartError,
     check_roots,
     clean_stale_temps,
     import_ray,
-    WorkerStartError,
+    is_done,
     output_path,
+    plan,
     read_manifest,
     run_batch,
+    sha256_file,
 )
-from echoes.checkpoint import sha256_file
 from echoes.cli import main
 from echoes.errors import EchoesError, OutputPathError, ParameterError, WeightsError
 
@@ -143,13 +145,14 @@ def test_rerun_skips_what_is_done_and_redoes_what_changed(tmp_path, stub) -> Non
     assert (third.ok, third.skipped) == (3, 1)
     new = lines(out / "manifest.jsonl")[n0:]
     assert sorted(e["rel"] for e in new) == sorted(["a.wav", "b.flac", "nested/c.wav", BROKEN])
-    # other options: everything is redone
-    from echoes.api import RestoreOptions
-
-    fourth = run_batch(src, out, workers=1, progress=False, options=RestoreOptions(denoise="never"))
-    assert (fourth.ok, fourth.skipped) == (4, 0)
+    # other options or other weights: not done
     latest = read_manifest(out / "manifest.jsonl")
-    assert all(latest[r]["options"]["denoise"] == "never" for r in GOOD)
+    tasks = {t.rel: t for t in plan(*check_roots(src, out))}
+    e = latest["a.wav"]
+    assert is_done(tasks["a.wav"], e, options=e["options"], weights=e["weights"])
+    assert not is_done(tasks["a.wav"], e, options={**e["options"], "denoise": "never"}, weights=e["weights"])
+    assert not is_done(tasks["a.wav"], e, options=e["options"], weights={"stub": "1" * 64})
+    assert not is_done(tasks[BROKEN], latest[BROKEN], options=e["options"], weights=e["weights"])
 
 
 def test_resume_after_kill_9_loses_nothing_and_redoes_only_the_missing(tmp_path) -> None:
