@@ -78,6 +78,8 @@ class Denoiser:
     config : the weights' JSON config (``stft`` is read from it).
     device : ``"cpu"`` or ``"cuda"``.
     batch_size : chunks per model call (default 2 on CPU, 16 on GPU).
+    declick : remove clicks in the time domain first (:mod:`echoes.declick`; off by default:
+        it helps records with isolated clicks, not the full gramophone chain).
     high_band_db : ``None`` drops the band above 11,025 Hz of inputs sampled higher; a number
         keeps the input's own band attenuated by that many dB (see the module docstring).
     """
@@ -95,6 +97,7 @@ class Denoiser:
         device: str = "cpu",
         batch_size: int | None = None,
         high_band_db: float | None = None,
+        declick: bool = False,
     ) -> None:
         self.config = dict(config or {})
         self.stft = STFTConfig.from_dict(self.config.get("stft", {}))
@@ -103,6 +106,7 @@ class Denoiser:
         self.model = model.to(self.device).eval()
         self.batch_size = batch_size or (16 if self.device.type == "cuda" else 2)
         self.high_band_db = high_band_db
+        self.declick = bool(declick)
         self.name = self.config.get("name", type(model).__name__)
 
     @classmethod
@@ -117,7 +121,7 @@ class Denoiser:
         """Load ``"default"`` (the complex U-Net) or ``"paper"`` (the CAE) from ``weights_dir``.
 
         ``weights_dir`` defaults to the bundled ``weights/`` folder. Extra keyword arguments go
-        to the constructor (``batch_size``, ``high_band_db``).
+        to the constructor (``batch_size``, ``high_band_db``, ``declick``).
         """
         from echoes.checkpoint import load_model
 
@@ -173,6 +177,11 @@ class Denoiser:
         if not isinstance(sample_rate, (int, np.integer)) or sample_rate < 1000:
             raise ParameterError(f"sample_rate must be an integer number of Hz, got {sample_rate!r}")
         x = x.astype(np.float32, copy=False)
+        if self.declick:
+            from echoes.declick import declick
+
+            x, mask = declick(x, int(sample_rate))
+            log.info("declick: %.3f%% of samples replaced", 100 * float(mask.mean()))
         n = x.shape[-1]
         sr = int(sample_rate)
         inner = resample(x, sr, self.sample_rate) if sr != self.sample_rate else x
