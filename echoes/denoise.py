@@ -12,9 +12,10 @@ How a signal goes through
 2. Levelled: divided by its RMS (over all channels and the whole input) and scaled to an RMS of
    0.1, the level the models were trained at; the gain is undone at the end. One gain for the
    whole input, so chunking cannot change it.
-3. Cut into overlapping chunks (:mod:`echoes.chunking`): 10 s cores, 1 s of context each side,
+3. Cut into overlapping chunks (:mod:`echoes.chunking`): 20 s cores, 1 s of context each side,
    0.25 s sin^2 crossfades, chunk starts on the STFT hop (512 samples), so the output equals a
-   single pass over the whole input to float rounding. Each channel is de-noised on its own;
+   single pass over the whole input to float rounding (the default model's receptive field is
+   about +-0.6 s). The paper's CAE gets 4 s cores with 0.5 s context (5-s windows, as trained). Each channel is de-noised on its own;
    chunks are batched (``batch_size``, larger on a GPU).
 4. Resampled back to the input's rate and trimmed/padded to its exact length.
 
@@ -85,7 +86,7 @@ class Denoiser:
     """
 
     #: Chunking, in seconds at the internal rate (rounded to the STFT hop).
-    CORE_S = 10.0
+    CORE_S = 20.0
     MARGIN_S = 1.0
     CROSSFADE_S = 0.25
 
@@ -108,6 +109,10 @@ class Denoiser:
         self.high_band_db = high_band_db
         self.declick = bool(declick)
         self.name = self.config.get("name", type(model).__name__)
+        self.core_s, self.margin_s = self.CORE_S, self.MARGIN_S
+        if type(model).__name__ == "PaperCAE":
+            # the paper's model sees 5-s windows (216 frames) and levels each by its own peak
+            self.core_s, self.margin_s = 4.0, 0.5
 
     @classmethod
     def load(
@@ -152,8 +157,8 @@ class Denoiser:
         if gain == 1.0 and float(np.max(np.abs(x), initial=0.0)) < SILENCE_RMS:
             return x.copy()
         hop = self.stft.hop_length
-        core = int(round(self.CORE_S * self.sample_rate / hop)) * hop
-        margin = int(round(self.MARGIN_S * self.sample_rate / hop)) * hop
+        core = int(round(self.core_s * self.sample_rate / hop)) * hop
+        margin = int(round(self.margin_s * self.sample_rate / hop)) * hop
         fade = int(round(self.CROSSFADE_S * self.sample_rate))
         y = overlap_add(
             x * np.float32(gain), self._run, hop=core, crossfade=fade, margin=margin,

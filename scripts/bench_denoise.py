@@ -3,12 +3,13 @@
     python scripts/bench_denoise.py [--weights DIR] [--seconds 60] [--rate 44100] [--repeat 3]
         [--threads N] [--device cpu|cuda] [--json OUT.json]
 
-For each model ("default", "paper") and each device, de-noises the same ``--seconds`` of a
+For each model ("default", "paper", and "noisereduce" as the reference) and each device, de-noises the same ``--seconds`` of a
 synthetic piano-like signal plus white noise at ``--rate`` Hz through the public API
 (``Denoiser.denoise``: resampling to 22,050 Hz and back, chunking, levelling included) and
 prints the best of ``--repeat`` wall-clock times, the realtime factor (audio seconds per
 second) and the process CPU time. On a shared machine the wall time depends on the load;
-the CPU time (all threads together) does not, so both are printed, with the load average.
+the CPU time (all threads together) much less, so both are printed, with the load average.
+With ``--threads 1``, ``seconds / cpu_s`` is the realtime factor one idle core would give.
 """
 
 from __future__ import annotations
@@ -49,7 +50,19 @@ def signal(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
 
 def bench(model: str, device: str, x: np.ndarray, rate: int, repeat: int, weights: str | None,
           batch_size: int | None) -> dict:
-    d = Denoiser.load(model, weights, device=device, batch_size=batch_size)
+    if model == "noisereduce":  # the reference: spectral gating, CPU only
+        import noisereduce as nr
+
+        class _NR:
+            batch_size = 0
+
+            @staticmethod
+            def denoise(y, sr):
+                return nr.reduce_noise(y=y, sr=sr).astype(np.float32)
+
+        d = _NR()
+    else:
+        d = Denoiser.load(model, weights, device=device, batch_size=batch_size)
     d.denoise(x[: rate * 12], rate)  # warm-up (allocations, cuDNN autotune)
     walls, cpus = [], []
     for _ in range(repeat):
@@ -65,7 +78,8 @@ def bench(model: str, device: str, x: np.ndarray, rate: int, repeat: int, weight
     sec = x.size / rate
     return {"model": model, "device": device, "batch_size": d.batch_size, "seconds": sec, "rate": rate,
             "wall_s": round(min(walls), 4), "realtime_x": round(sec / min(walls), 1),
-            "cpu_s": round(min(cpus), 4), "threads": torch.get_num_threads(),
+            "cpu_s": round(min(cpus), 4), "realtime_x_per_cpu_s": round(sec / min(cpus), 1),
+            "threads": torch.get_num_threads(),
             "loadavg": round(os.getloadavg()[0], 2)}
 
 
@@ -77,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--device", action="append", default=None, help="cpu and/or cuda (default: both if present)")
-    p.add_argument("--models", default="default,paper")
+    p.add_argument("--models", default="default,paper,noisereduce")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
@@ -89,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for dev in devices:
         for m in a.models.split(","):
+            if m == "noisereduce" and dev != "cpu":
+                continue
             r = bench(m, dev, x, a.rate, a.repeat, a.weights, a.batch_size)
             rows.append(r)
             log.info("%-8s %-5s batch %2d: %.0f s at %d Hz in %.3f s wall = %.1fx realtime "
