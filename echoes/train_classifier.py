@@ -14,7 +14,9 @@ reproducible and the network rarely sees the same example twice:
   with the training noise clips (``NOISE_SPLITS['train']``), sometimes lossy-coded afterwards.
   The label is :func:`echoes.degrade.is_noisy` of the degradation record: the project's one
   definition of "noisy" (SNR under 30 dB, any clicks/crackle/thumps, acoustic-era
-  band-limiting, dropouts or level drops).
+  band-limiting, dropouts or level drops). A ``gaps`` draw whose dropouts fall in a pause
+  (the clean signal there is more than 30 dB under the clip's mean power) changed nothing
+  audible and is redrawn (:func:`audible_gaps`).
 
 Between 30 and 40 dB SNR lies a grey zone that is not trained on either way: clean examples
 carry noise floors of 40 dB or more under the music, the presets' noise is under 30 dB.
@@ -64,6 +66,8 @@ P_CODEC_AFTER = 0.15
 P_DIGITAL_SILENCE = 0.005
 #: Degraded examples are made only from clips louder than this (RMS, dBFS).
 MIN_DEGRADE_RMS_DBFS = -50.0
+#: A "gaps" example must drop signal no more than this under the clip's mean power (dB).
+GAP_FLOOR_DB = -30.0
 #: Peak level range of every example, dBFS.
 PEAK_DBFS = (-40.0, 0.0)
 
@@ -233,6 +237,21 @@ def set_peak(x: np.ndarray, rng: np.random.Generator, *, quantise: bool | None =
     return x.astype(np.float32)
 
 
+def audible_gaps(reference: np.ndarray, info: dict, *, floor_db: float = GAP_FLOOR_DB) -> bool:
+    """Whether dropouts / level drops removed real signal: the clean ``reference`` inside the
+    masked samples is no more than ``floor_db`` under the clip's mean power. A dropout inside
+    a pause changes nothing, so no classifier (or listener) can tell; such draws are redrawn."""
+    mask = None
+    for key in ("gap_mask", "drop_mask"):
+        if info.get(key) is not None:
+            mask = info[key] if mask is None else (mask | info[key])
+    if mask is None or not mask.any():
+        return True
+    r = np.asarray(reference, dtype=np.float64)
+    inside, overall = float(np.mean(r[..., mask] ** 2)), float(np.mean(r**2))
+    return overall > 0 and inside >= overall * 10 ** (floor_db / 10)
+
+
 def make_example(
     clip: np.ndarray,
     rng: np.random.Generator,
@@ -260,9 +279,16 @@ def make_example(
     w = np.array([PRESET_WEIGHTS[k] for k in names])
     name = preset or names[int(rng.choice(len(names), p=w / w.sum()))]
     y, done = augment_clean(x, rng, skip=("codec", "noise_floor", "wow_alone", "soft_clip_alone")) if augment else (x, [])
-    # a little headroom: degrade's clicks may exceed the peak; set_peak rescales afterwards
-    y, info = D.degrade(y, SR, preset=name, seed=int(rng.integers(2**31)), noise_dir=noise_dir,
-                        noise_split=noise_split)
+    # set_peak rescales afterwards (degrade's clicks may exceed the clean peak)
+    for _ in range(8):
+        out, info = D.degrade(y, SR, preset=name, seed=int(rng.integers(2**31)), noise_dir=noise_dir,
+                              noise_split=noise_split)
+        if name != "gaps" or audible_gaps(y, info):
+            break
+    else:  # the clip is too quiet for a dropout to remove anything: use another preset
+        out, info = D.degrade(y, SR, preset="clicks", seed=int(rng.integers(2**31)))
+        name = "clicks"
+    y = out
     label = int(bool(info["noisy"]))
     if augment and rng.random() < P_CODEC_AFTER:
         y, params = codec(np.asarray(y, dtype=np.float64), rng)
@@ -380,6 +406,7 @@ def train(
     holdout_piano: str | None = None,
     limit_clips: int | None = None,
     model_kwargs: dict[str, Any] | None = None,
+    init: str | Path | None = None,
     max_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Train and save ``out/classifier.{safetensors,json}``; returns the training record.
@@ -410,7 +437,13 @@ def train(
     pianos = sorted({str(m.get("piano")) for m in train_meta})
     log.info("train clips %d (pianos %s), val clips %d, noise %s", len(train_clips), pianos, len(val_clips), noise_dir)
 
-    model = SpectrogramCNN(**(model_kwargs or {})).to(dev)
+    if init is not None:  # continue from saved weights (fine-tuning)
+        from echoes.checkpoint import load_model
+
+        model = load_model(init, "classifier")[0].to(dev)
+        log.info("starting from %s", init)
+    else:
+        model = SpectrogramCNN(**(model_kwargs or {})).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * math.ceil(examples_per_epoch / batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
@@ -446,7 +479,7 @@ def train(
                 "label": "echoes.degrade.is_noisy (SNR < 30 dB, impulsive noise, band-limiting, dropouts, "
                          "level drops)",
             },
-            "seed": seed, "epochs": epochs, "epochs_done": done,
+            "seed": seed, "epochs": epochs, "epochs_done": done, "init": str(init) if init else None,
             "best_epoch": best[2]["epoch"] if best else None, "batch_size": batch_size,
             "optimizer": {"name": "AdamW", "lr": lr, "weight_decay": weight_decay, "schedule": "one-cycle"},
             "device": str(dev), "commit": git_commit(), "seconds": round(time.time() - t0, 1),
@@ -522,6 +555,7 @@ def register(subparsers) -> None:
     p.add_argument("--holdout-piano", default=None, help="piano left out of training (for the harder test)")
     p.add_argument("--limit-clips", type=int, default=None, help="use at most this many clips per split (smoke tests)")
     p.add_argument("--max-seconds", type=float, default=None, help="stop after the epoch that passes this time")
+    p.add_argument("--init", default=None, metavar="DIR", help="start from the classifier weights in DIR")
     p.set_defaults(func=_run)
 
 
@@ -529,6 +563,7 @@ def _run(args: argparse.Namespace) -> int:
     rec = train(data=args.data, out=args.out, seed=args.seed, epochs=args.epochs,
                 examples_per_epoch=args.examples, val_examples=args.val_examples, batch_size=args.batch_size,
                 lr=args.lr, workers=args.workers, device=args.device, noise_dir=args.noise_dir,
-                holdout_piano=args.holdout_piano, limit_clips=args.limit_clips, max_seconds=args.max_seconds)
+                holdout_piano=args.holdout_piano, limit_clips=args.limit_clips, max_seconds=args.max_seconds,
+                init=args.init)
     print(f"trained {args.epochs} epochs in {rec['seconds']:.0f} s; best epoch {rec['best_epoch']}")
     return 0
