@@ -276,3 +276,12 @@ def test_shipped_weights_judge_obvious_cases():
         y, info = D.degrade(clean[0], SR, preset=preset, seed=seed)
         assert info["noisy"]
         assert clf.classify(y, SR).verdict == "noisy", preset
+
+
+def test_threshold_choice_weighs_false_noisy_more():
+    from echoes.train_classifier import choose_threshold
+
+    y = np.array([0, 0, 0, 1, 1, 1])
+    assert choose_threshold(np.array([0.1, 0.2, 0.3, 0.8, 0.9, 0.95]), y) == 0.5  # separable: nearest 0.5
+    # one clean window at 0.65: raising the threshold past it costs one missed noisy window (0.62)
+    assert choose_threshold(np.array([0.1, 0.2, 0.65, 0.62, 0.9, 0.95]), y) == 0.7
