@@ -188,14 +188,12 @@ def main(argv=None) -> int:
     ap.add_argument("--skip", nargs="*", default=[], choices=["main", "harder", "snr", "recordings", "examples"])
     ap.add_argument("--out", default="eval_classifier.json")
     ap.add_argument("--write-metrics", action="store_true")
+    ap.add_argument("--device", default="cpu", help="torch device for the network (example making is on CPU)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    import torch
-
-    torch.set_num_threads(1)
     from echoes import corpus as C
 
-    clf = Classifier.load(args.weights)
+    clf = Classifier.load(args.weights, device=args.device)
     noise_dir = args.noise_dir
     if noise_dir is None:
         for cand in (Path(args.corpus) / "noise", ROOT.parent / "shared" / "data" / "noise"):
