@@ -480,10 +480,10 @@ def _fill_janssen(c: _Ctx, s: int, e: int) -> np.ndarray:
     return seg[nl : nl + glen] + mu
 
 
-#: burg2 settings: order 40 ms (1764 taps at 44.1 kHz), context 3 gaps (at least 150 ms) a
+#: burg2 settings: order 40 ms (1764 taps at 44.1 kHz), context 2 gaps (at least 150 ms) a
 #: side, at most LPC_MAX_CONTEXT_S. Chosen on development renders (corpus train/val split).
 BURG2_ORDER_MS = 40.0
-BURG2_CONTEXT_GAPS = 3.0
+BURG2_CONTEXT_GAPS = 2.0
 BURG2_MIN_CONTEXT_MS = 150.0
 
 
