@@ -131,6 +131,14 @@ def table(res: dict) -> str:
     return "\n".join(lines)
 
 
+def _title(name: str) -> str:
+    if "corpus" in name:
+        return "Gap SNR, corpus test split (humanised renders, 3 pianos)"
+    if "renders" in name:
+        return "Gap SNR, exact score renders (repeats are sample-identical)"
+    return f"Gap SNR ({name})"
+
+
 def plot(res: dict, path: Path, title: str) -> None:
     """Gap SNR (mean of per-gap dB) against gap length, one line per method."""
     import matplotlib  # noqa: PLC0415
@@ -186,7 +194,7 @@ def main() -> None:
         res = json.loads(args.from_json.read_text())
         print(table(res))
         if args.plot:
-            plot(res, args.plot, f"Gap SNR: {args.from_json.stem}")
+            plot(res, args.plot, _title(args.from_json.stem))
         return
     rate = 44100
     pieces = dict(PIECES, **(DEV if args.include_dev else {}))
@@ -212,7 +220,7 @@ def main() -> None:
     out = args.out or args.data / f"results_{args.set}{'_quick' if args.quick else ''}.json"
     out.write_text(json.dumps(res, indent=1))
     if args.plot:
-        plot(res, args.plot, f"Gap SNR ({args.set})")
+        plot(res, args.plot, _title(args.set))
     print(table(res))
     print("detection:", json.dumps(res["detection"]))
     print("time to fill one 80 ms gap (s):", json.dumps({k: round(v, 4) for k, v in res["timing_80ms_s"].items()}))
