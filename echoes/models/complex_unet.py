@@ -16,9 +16,23 @@ piano (our measurement, 44.1 kHz input, this STFT grid). This model sees and cha
   one tap it is a complex mask; with three it can add neighbouring frames coherently, which is
   what a sustained piano partial buried in noise needs.
 
-The decoder mirrors the encoder with transposed convolutions and additive skips. Everything is
-built from ``Conv2d``/``Conv1d``, so the CPU path runs on oneDNN; the compute is about
-``macs_per_frame()`` multiply-adds per frame (one frame = 23.2 ms of audio).
+The decoder mirrors the encoder with sub-pixel convolutions (a convolution at the coarse size
+makes twice the channels, interleaved into twice the bins: much faster on a CPU than
+``ConvTranspose2d``) and additive skips; its last level makes the filter coefficients directly
+at full resolution. Everything is ``Conv2d``/``Conv1d``, so the CPU path runs on oneDNN.
+
+Default size: 2,089,724 parameters (stored as float16: 4.2 MB), 6.9 M multiply-adds per frame
+(``macs_per_frame()``; one frame = 23.2 ms of audio). Measured: 60 s of 44.1 kHz audio through
+:class:`echoes.denoise.Denoiser` (resampling and chunking included) takes about 0.53 to 0.75 s
+of CPU time on one thread of this project's 2-core machine (80 to 114x realtime per core;
+``scripts/bench_denoise.py --threads 1``), and 0.081 s on an H100 in batches of 16 (740x).
+
+Trained weights (``weights/denoiser.*``) on the held-out test split at 44.1 kHz
+(``scripts/eval_denoise.py``): 0 dB white noise -> 14.3 dB SNR (the paper's CAE: 14.4 dB);
+gramophone chain with unseen noise clips: SI-SDR 10.2 -> 18.1 dB (+7.9; the CAE +5.5); clean
+input comes back at 62 dB SNR (the CAE's: 23 dB). The deep filter has not, at this size and
+training budget, beaten the magnitude mask on white noise: its gains are on realistic noise
+and on leaving clean audio alone.
 """
 
 from __future__ import annotations
