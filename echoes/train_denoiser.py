@@ -285,6 +285,7 @@ def train(
     init: str | Path | None = None,
     lr_paper: float | None = 5e-4,
     half: bool = True,
+    mix: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Train the named de-noisers (``"paper"``, ``"default"``) and save them into ``out``."""
     from echoes.checkpoint import git_commit, save_model
@@ -324,7 +325,9 @@ def train(
 
             net0, cfg0 = load_model(init, FILES[m], map_location=dev)
             nets[m].load_state_dict(net0.state_dict())
-            inits[m] = {"from": f"{init}/{FILES[m]}", "sha256": cfg0.get("sha256"),
+            tr0 = cfg0.get("training", {})
+            prev_total = tr0.get("total_steps") or (tr0.get("steps") or 0) + ((tr0.get("init") or {}).get("steps") or 0)
+            inits[m] = {"from": f"{init}/{FILES[m]}", "sha256": cfg0.get("sha256"), "total_steps": prev_total,
                         "steps": cfg0.get("training", {}).get("steps"),
                         "training": {k: v for k, v in cfg0.get("training", {}).items() if k not in ("history", "init")}}
             log.info("%s starts from %s (%s steps)", m, init, inits[m]["steps"])
@@ -333,7 +336,7 @@ def train(
     best: dict[str, tuple[float, dict, dict]] = {}
     history: dict[str, list] = {m: [] for m in models}
 
-    ds = ExampleSet(train_clips, seed=seed, noise_dir=nd)
+    ds = ExampleSet(train_clips, seed=seed, noise_dir=nd, kinds=mix)
     total = steps if steps is not None else 10**9
     sampler = range(total * batch_size)
     loader = torch.utils.data.DataLoader(
@@ -381,7 +384,7 @@ def train(
     record_common = {
         "data": str(data), "noise_dir": nd, "train_clips": int(len(train_clips)), "val_clips": int(len(val_clips)),
         "seed": seed, "steps": step, "batch_size": batch_size, "lr": lr, "minutes_budget": minutes,
-        "mix": MIX, "paper_snr_db": PAPER_SNR_DB, "clip_seconds": CLIP_SAMPLES / SR, "device": str(dev),
+        "mix": mix or MIX, "paper_snr_db": PAPER_SNR_DB, "clip_seconds": CLIP_SAMPLES / SR, "device": str(dev),
         "commit": commit, "wall_s": round(time.time() - t0, 1),
         "recipe": "echoes.train_denoiser (gramophone chain without soft clipping; target = signal path)",
     }
@@ -390,6 +393,7 @@ def train(
         score, state, metrics = best[m]
         net.load_state_dict(state)
         rec = dict(record_common, best_step=metrics["step"], history=history[m], lr=lrs[m], init=inits.get(m),
+                   total_steps=step + (inits[m]["total_steps"] if m in inits else 0),
                    weights_dtype="float16" if half else "float32",
                    loss="L1 on magnitude spectrograms (the paper)" if m == "paper"
                    else "-SNR/10 + compressed (0.3) complex and magnitude MSE")
@@ -438,13 +442,23 @@ def register(sub) -> None:
     p.add_argument("--init", default=None, metavar="DIR", help="start from the weights in DIR (fine-tuning)")
     p.add_argument("--lr-paper", type=float, default=5e-4, help="learning rate of the CAE")
     p.add_argument("--float32", action="store_true", help="save float32 weights (default float16: half the size)")
+    p.add_argument("--mix", default=None, metavar="K=W,...",
+                   help="shares of example kinds, e.g. paper=0.3,gramophone=0.6,mild=0.05,clean=0.05")
     p.set_defaults(func=_main)
 
 
 def _main(args: argparse.Namespace) -> int:
     models = ["paper", "default"] if args.model == "both" else [args.model]
+    mix = None
+    if args.mix:
+        try:
+            mix = {k.strip(): float(v) for k, v in (item.split("=") for item in args.mix.split(","))}
+        except ValueError:
+            raise ParameterError(f"--mix must look like paper=0.3,gramophone=0.6, got {args.mix!r}") from None
+        if not set(mix) <= set(MIX) or min(mix.values()) < 0 or sum(mix.values()) <= 0:
+            raise ParameterError(f"--mix kinds are {', '.join(MIX)} with non-negative weights")
     train(data=args.data, out=args.out, models=models, seed=args.seed, steps=args.steps, minutes=args.minutes,
           batch_size=args.batch_size, lr=args.lr, workers=args.workers, device=args.device,
           noise_dir=args.noise_dir, val_count=args.val_count, val_every=args.val_every,
-          limit_clips=args.limit_clips, init=args.init, lr_paper=args.lr_paper, half=not args.float32)
+          limit_clips=args.limit_clips, init=args.init, lr_paper=args.lr_paper, half=not args.float32, mix=mix)
     return 0
