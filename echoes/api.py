@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 DENOISE_MODES = ("auto", "always", "never")
 INPAINT_MODES = ("auto", "never")
 MODELS = ("default", "paper")
+#: The shortest input restored, in seconds (one classifier window needs some music to judge).
+MIN_SECONDS = 0.25
 #: Files longer than this (seconds) are restored block by block.
 STREAM_ABOVE_S = 300.0
 #: Block length and context margin (seconds) for block-wise restoration of long files.
@@ -209,7 +211,7 @@ class Restorer:
         x = np.asarray(audio)
         one_d = x.ndim == 1
         x2 = np.ascontiguousarray(x[None, :] if one_d else x, dtype=np.float32)
-        eaudio.check_audio(x2, sample_rate)
+        eaudio.check_audio(x2, sample_rate, min_seconds=MIN_SECONDS)
         if not eaudio.MIN_RATE <= sample_rate <= eaudio.MAX_RATE:
             raise ParameterError(f"sample rate {sample_rate} Hz is outside {eaudio.MIN_RATE}–{eaudio.MAX_RATE} Hz")
         n = x2.shape[-1]
