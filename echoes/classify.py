@@ -8,7 +8,9 @@ judged). Each window gets ``p_noisy`` from :class:`echoes.models.classifier.Spec
 The STFT is computed once per block of windows and the windows are sliced from it, so long
 inputs cost one STFT pass and memory stays flat (blocks of :data:`BLOCK_WINDOWS` windows).
 Inputs shorter than one window are extended by mirror reflection (no step, so no false click)
-to 5 s.
+to 5 s. Windows quieter than :data:`SILENCE_DBFS` (-65 dBFS RMS) are silence and get
+``p_noisy = 0``: the network sees level-normalised spectra, so without this gate the 16-bit
+grain of a fading tail could look like noise, and nothing inaudible needs restoring.
 
 The recording's overall ``p_noisy`` is the upper quartile (75th percentile, linear
 interpolation) of the window probabilities, and the verdict is ``"noisy"`` when it reaches the
@@ -42,6 +44,8 @@ log = logging.getLogger(__name__)
 WEIGHTS_NAME = "classifier"
 #: The shortest input accepted, in seconds (shorter clips are reflected up to one window).
 MIN_SECONDS = 0.25
+#: Windows quieter than this (RMS, dBFS) are silence: p_noisy 0 (see :class:`Classifier`).
+SILENCE_DBFS = -65.0
 #: Windows processed per STFT block (bounds memory on long recordings).
 BLOCK_WINDOWS = 64
 
@@ -93,6 +97,9 @@ class Classifier:
     config : the checkpoint config it came from (``{}`` for an untrained model).
     threshold : ``p_noisy`` at or above which a window or recording is called noisy.
     quantile : which quantile of the window probabilities is the recording's ``p_noisy``.
+    silence_dbfs : windows whose RMS is under this level (dBFS) get ``p_noisy = 0``: nothing
+        in them is audible, so nothing needs restoring (and the network, which sees only
+        level-normalised spectra, would judge the 16-bit grain of a fading tail). None: off.
     device : torch device for the network.
     """
 
@@ -103,6 +110,7 @@ class Classifier:
         config: dict[str, Any] | None = None,
         threshold: float = 0.5,
         quantile: float = 0.75,
+        silence_dbfs: float | None = SILENCE_DBFS,
         device: str | torch.device = "cpu",
     ) -> None:
         if not 0.0 < threshold < 1.0:
@@ -114,6 +122,7 @@ class Classifier:
         self.config = dict(config or {})
         self.threshold = float(threshold)
         self.quantile = float(quantile)
+        self.silence_dbfs = None if silence_dbfs is None else float(silence_dbfs)
         self.stft_cfg = STFTConfig.from_dict(self.config["stft"]) if "stft" in self.config else PAPER_STFT
         self.sample_rate = self.stft_cfg.sample_rate
 
@@ -144,7 +153,8 @@ class Classifier:
         model, config = load_model(folder, name, map_location=device)
         if not isinstance(model, SpectrogramCNN):
             raise WeightsError(f"'{folder / name}.json' holds a {config['class']}, not a classifier")
-        return cls(model, config=config, threshold=float(config.get("threshold", 0.5)), device=device)
+        return cls(model, config=config, threshold=float(config.get("threshold", 0.5)),
+                   silence_dbfs=config.get("silence_dbfs", SILENCE_DBFS), device=device)
 
     @classmethod
     def untrained(cls, *, seed: int = 0, **model_kwargs: Any) -> "Classifier":
@@ -171,7 +181,11 @@ class Classifier:
         for i in range(0, x.shape[0], BLOCK_WINDOWS):
             F = features(x[i : i + BLOCK_WINDOWS].to(self.device), self.stft_cfg)
             out.append(self.model.probabilities(F)[:, 1].double().cpu())
-        return torch.cat(out).numpy() if out else np.zeros(0)
+        p = torch.cat(out).numpy() if out else np.zeros(0)
+        if self.silence_dbfs is not None and p.size:
+            ms = x.double().pow(2).mean(dim=-1).numpy()
+            p[ms < 10 ** (self.silence_dbfs / 10)] = 0.0
+        return p
 
     @torch.no_grad()
     def _frame_probabilities(self, mono: np.ndarray, starts: list[int], wf: int) -> np.ndarray:
@@ -246,6 +260,10 @@ class Classifier:
         if starts[-1] != last:
             starts.append(last)
         p = np.max([self._frame_probabilities(r, starts, wf) for r in rows], axis=0)
+        if self.silence_dbfs is not None:
+            c = np.concatenate([[0.0], np.cumsum(np.mean(rows.astype(np.float64) ** 2, axis=0))])
+            ms = np.array([(c[min(j * hop + n_win, c.size - 1)] - c[j * hop]) / n_win for j in starts])
+            p = np.where(ms < 10 ** (self.silence_dbfs / 10), 0.0, p)
         segments = [
             Segment(start=min(j * hop / sr, duration),
                     end=duration if k == len(starts) - 1 else min(j * hop / sr + window_s, duration),
