@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -128,7 +128,7 @@ def overlap_add(
     for k, (i0, i1, _, _) in enumerate(spans):
         for r in range(rows.shape[0]):
             jobs.setdefault(i1 - i0, []).append((k, r))
-    for length, items in jobs.items():
+    for items in jobs.values():
         for b in range(0, len(items), batch_size):
             group = items[b:b + batch_size]
             batch = np.stack([rows[r, spans[k][0]:spans[k][1]] for k, r in group])

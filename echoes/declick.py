@@ -33,6 +33,7 @@ own); it never touches a sample that was not flagged.
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import numpy as np
@@ -107,7 +108,7 @@ def detect_clicks(
     from scipy.signal import lfilter
 
     sr = int(sample_rate)
-    p = order or max(16, int(round(32 * sr / 44_100)))
+    p = order or max(16, round(32 * sr / 44_100))
     block = int(2 ** round(np.log2(0.046 * sr)))
     n = x.size
     nb = int(np.ceil(n / block))
@@ -133,15 +134,15 @@ def detect_clicks(
     hit = np.abs(e) > thr
     if not hit.any():
         return hit, coeffs, block
-    pad = max(1, int(round(pad_ms * 1e-3 * sr)))
+    pad = max(1, round(pad_ms * 1e-3 * sr))
     grown = np.convolve(hit.astype(np.int8), np.ones(2 * pad + 1, dtype=np.int8), mode="same") > 0
     # the residual of a click lasts up to p samples after it: join runs closer than p
     mask = grown.copy()
     runs = _runs(grown)
-    for (a0, a1), (b0, _) in zip(runs, runs[1:]):
+    for (a0, a1), (b0, _) in itertools.pairwise(runs):
         if b0 - a1 < p:
             mask[a1:b0] = True
-    longest = int(round(max_click_ms * 1e-3 * sr))
+    longest = round(max_click_ms * 1e-3 * sr)
     for r0, r1 in _runs(mask):
         if r1 - r0 > longest:
             mask[r0:r1] = False

@@ -42,7 +42,7 @@ import torch
 from echoes.audio import fit_length, resample
 from echoes.chunking import overlap_add
 from echoes.errors import NonFiniteError, ParameterError, WeightsError
-from echoes.spectral import INTERNAL_RATE, STFTConfig
+from echoes.spectral import STFTConfig
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class Denoiser:
         *,
         device: str = "cpu",
         **kwargs: Any,
-    ) -> "Denoiser":
+    ) -> Denoiser:
         """Load ``"default"`` (the complex U-Net) or ``"paper"`` (the CAE) from ``weights_dir``.
 
         ``weights_dir`` defaults to the bundled ``weights/`` folder. Extra keyword arguments go
@@ -157,9 +157,9 @@ class Denoiser:
         if gain == 1.0 and float(np.max(np.abs(x), initial=0.0)) < SILENCE_RMS:
             return x.copy()
         hop = self.stft.hop_length
-        core = int(round(self.core_s * self.sample_rate / hop)) * hop
-        margin = int(round(self.margin_s * self.sample_rate / hop)) * hop
-        fade = int(round(self.CROSSFADE_S * self.sample_rate))
+        core = round(self.core_s * self.sample_rate / hop) * hop
+        margin = round(self.margin_s * self.sample_rate / hop) * hop
+        fade = round(self.CROSSFADE_S * self.sample_rate)
         y = overlap_add(
             x * np.float32(gain), self._run, hop=core, crossfade=fade, margin=margin,
             align=hop, batch_size=self.batch_size,

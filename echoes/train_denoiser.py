@@ -364,7 +364,7 @@ def train(
         for m, net in nets.items():
             for g in opts[m].param_groups:
                 g["lr"] = lrs[m] * scale
-            loss, parts = model_loss(m, net, noisy, clean)
+            loss, _parts = model_loss(m, net, noisy, clean)
             opts[m].zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -382,7 +382,7 @@ def train(
 
     commit = git_commit()
     record_common = {
-        "data": str(data), "noise_dir": nd, "train_clips": int(len(train_clips)), "val_clips": int(len(val_clips)),
+        "data": str(data), "noise_dir": nd, "train_clips": len(train_clips), "val_clips": len(val_clips),
         "seed": seed, "steps": step, "batch_size": batch_size, "lr": lr, "minutes_budget": minutes,
         "mix": mix or MIX, "paper_snr_db": PAPER_SNR_DB, "clip_seconds": CLIP_SAMPLES / SR, "device": str(dev),
         "commit": commit, "wall_s": round(time.time() - t0, 1),
@@ -390,7 +390,7 @@ def train(
     }
     result = {}
     for m, net in nets.items():
-        score, state, metrics = best[m]
+        _score, state, metrics = best[m]
         net.load_state_dict(state)
         rec = dict(record_common, best_step=metrics["step"], history=history[m], lr=lrs[m], init=inits.get(m),
                    total_steps=step + (inits[m]["total_steps"] if m in inits else 0),

@@ -40,9 +40,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from echoes import degrade as D  # noqa: E402
-from echoes.audio import fit_length, resample  # noqa: E402
-from echoes.metrics import all_metrics  # noqa: E402
+from echoes import degrade as D
+from echoes.audio import fit_length, resample
+from echoes.metrics import all_metrics
 
 log = logging.getLogger("eval_denoise")
 
