@@ -366,11 +366,11 @@ INPAINT_NAMES = {"zero": "zero-fill", "linear": "linear", "lpc": "paper LPC (Bur
                  "burg2": "two-sided Burg LSAR", "similarity": "similarity (long gaps)", "auto": "automatic choice"}
 
 
-def _inpaint_section(pieces: list[np.ndarray], quick: bool, seed: int) -> dict[str, Any]:
+def _inpaint_section(pieces: list[np.ndarray], quick: bool, seed: int, gaps_per_signal: int = 4) -> dict[str, Any]:
     """Gap SNR by method and length, detection scores, and the markdown table."""
     from echoes import inpaint
 
-    res = inpaint.evaluate_inpainting(pieces, EVAL_RATE, quick=quick, seed=seed)
+    res = inpaint.evaluate_inpainting(pieces, EVAL_RATE, quick=quick, seed=seed, gaps_per_signal=gaps_per_signal)
     snr = res["gap_snr"]
     lengths = sorted({ms for per in snr.values() for ms in per}, key=float)
     rows = ["| method | " + " | ".join(f"{float(ms):g} ms" for ms in lengths) + " |",
@@ -407,8 +407,8 @@ def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = Non
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     weights = resolve_weights(weights)
-    n_clips = n_clips or (3 if quick else 120)
-    mat = test_material(corpus=corpus, quick=quick, n_clips=n_clips, n_pieces=2 if quick else 8, seed=seed)
+    n_clips = n_clips or (3 if quick else 100)
+    mat = test_material(corpus=corpus, quick=quick, n_clips=n_clips, n_pieces=2 if quick else 6, seed=seed)
     results: dict[str, Any] = {
         "quick": quick, "date": _dt.date.today().isoformat(), "commit": git_commit() or "unknown",
         "echoes_version": __version__, "material": mat["source"], "paper_claims": PAPER_CLAIMS,
@@ -430,7 +430,7 @@ def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = Non
             results["classifier_harder_noise"] = eval_classifier(mat["clips"], weights=weights, noise_dir=noise_dir,
                                                                  noise_split="test", seed=seed + 2)
     log.info("de-noising on %d clips", len(mat["clips"]))
-    dn_clips = mat["clips"][: (3 if quick else 40)]
+    dn_clips = mat["clips"][: (3 if quick else 24)]
     results["denoise"] = eval_denoise(dn_clips, weights=weights, noise_dir=noise_dir, device=device, seed=seed,
                                       input_snrs=(0.0, 10.0) if quick else (-5.0, 0.0, 5.0, 10.0, 20.0))
     log.info("inpainting on %d pieces", len(mat["pieces"]))
