@@ -189,6 +189,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="eval_classifier.json")
     ap.add_argument("--write-metrics", action="store_true")
     ap.add_argument("--device", default="cpu", help="torch device for the network (example making is on CPU)")
+    ap.add_argument("--merge", nargs="*", default=[], metavar="JSON",
+                    help="results of earlier runs (e.g. on another machine) to merge in before reporting")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     from echoes import corpus as C
@@ -205,7 +207,7 @@ def main(argv=None) -> int:
     results: dict = {"weights": str(args.weights or "bundled"), "threshold": clf.threshold, "seed": args.seed,
                      "clean_variants": args.clean_variants, "seeds_per_preset": args.seeds}
     t0 = time.time()
-    if "main" not in args.skip or "snr" not in args.skip:
+    if "main" not in args.skip or "snr" not in args.skip:  # the main test's clips
         clips = np.concatenate([T.load_clips(args.corpus, "test", piano=p, limit=args.limit)[1] for p in train_pianos])
     if "main" not in args.skip:
         results["main"] = window_test(clf, clips, seed=args.seed, clean_variants=args.clean_variants, seeds=args.seeds,
@@ -224,6 +226,9 @@ def main(argv=None) -> int:
     if "examples" not in args.skip:
         results["examples"] = examples(clf)
     results["seconds"] = round(time.time() - t0, 1)
+    for extra in args.merge:
+        earlier = json.loads(Path(extra).read_text())
+        results = earlier | {k: v for k, v in results.items() if k in args_sections(args)}
     Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     print(report(results))
     if args.write_metrics:
@@ -236,6 +241,13 @@ def main(argv=None) -> int:
         js.write_text(json.dumps(cfg, indent=2) + "\n")
         log.info("wrote metrics.test into %s", js)
     return 0
+
+
+def args_sections(args) -> set[str]:
+    """Result keys this run computed (the rest may come from ``--merge``)."""
+    names = {"main": "main", "harder": "harder", "snr": "grey_zone_hiss_alone", "recordings": "recordings",
+             "examples": "examples"}
+    return {v for k, v in names.items() if k not in args.skip}
 
 
 def summary(r: dict) -> dict:
