@@ -22,7 +22,8 @@ import gradio as gr
 
 from echoes import audio as eaudio
 from echoes import plots
-from echoes.api import Restorer, RestoreOptions
+from echoes.api import Restorer, RestoreOptions, tag_file
+from echoes.eq import CURVES
 from echoes.errors import EchoesError
 
 log = logging.getLogger("echoes.app")
@@ -67,6 +68,9 @@ def restore(
     gap_sensitivity: float = 0.5,
     model: str = "default",
     strength: float = 1.0,
+    channels: str = "keep",
+    speed: str = "none",
+    eq: str = "flat",
     progress=gr.Progress(),
 ):
     """Restore one uploaded or recorded clip. Returns, in order: the restored file, the verdict,
@@ -85,7 +89,8 @@ def restore(
             )
         x, sr = eaudio.load(src)
         opts = RestoreOptions(denoise=denoise, inpaint="auto" if inpaint else "never",
-                              gap_sensitivity=float(gap_sensitivity), model=model, strength=float(strength))
+                              gap_sensitivity=float(gap_sensitivity), model=model, strength=float(strength),
+                              channels=channels, speed=speed, eq=eq)
         progress(0.0, desc="loading models")
         r = restorer()
         result = r.restore(x, sr, opts, progress=lambda f, d: progress(f, desc=d))
@@ -100,6 +105,7 @@ def restore(
         eaudio.save(out, result.audio, sr, subtype=subtype, protect=[src])
         removed = eaudio.save(work / f"{stem}.removed.wav", result.removed, sr)
         original = eaudio.save(work / f"{stem}.original.wav", x, sr)
+        rep_meta = tag_file(out, opts.settings_text())
     except EchoesError as exc:
         raise gr.Error(str(exc)) from None
     progress(0.9, desc="drawing")
@@ -108,6 +114,7 @@ def restore(
     spec_b, spec_a = plots.spectrogram_pair(x, result.audio, sr, work / "before.png", work / "after.png")
     tl = plots.timeline(rep["segments"], rep["duration_s"], thr, work / "timeline.png")
     wf = plots.waveform(x, result.audio, sr, rep["gaps"], work / "waveform.png")
+    rep["metadata"] = rep_meta
     verdict = _verdict_text(rep)
     elapsed = time.perf_counter() - t0
     timing = (f"Processed {rep['duration_s']:.1f} s of audio in {elapsed:.2f} s "
@@ -129,7 +136,37 @@ def _verdict_text(rep: dict) -> str:
     gaps = rep["gaps"]
     g = f" {len(gaps)} gap(s) filled: " + ", ".join(
         f"{d['start_s']:.2f}–{d['end_s']:.2f} s ({d['method']})" for d in gaps[:8]) if gaps else " No gaps found."
-    return f"{head}\n\n{what}{g}"
+    return f"{head}\n\n{what}{g}{_archivist_text(rep)}"
+
+
+def _archivist_text(rep: dict) -> str:
+    """What the archivist controls did (channels, speed, curve), from the report."""
+    a = rep.get("archivist")
+    if not a:
+        return ""
+    parts = []
+    ch = a["channels"]
+    if ch["mode"] != "keep" and rep.get("input_channels", 1) > 1:
+        noise = f" (noise {', '.join(f'{v:.1f}' for v in ch['noise_db'])} dB)" if "noise_db" in ch else ""
+        parts.append(f"channels: {ch['mode']} → {ch['chosen']}{noise}")
+    sp = a.get("speed")
+    if sp:
+        est = sp.get("estimate")
+        if est:
+            parts.append(f"tuning {est['cents']:+.1f} cents from A4 = 440 Hz → speed ratio "
+                         f"{est['speed_ratio']:.4f} ({est['playback_rpm']:.2f} rpm for a 78.26 rpm disc)")
+        if sp["applied_ratio"] != 1.0:
+            parts.append(f"speed corrected by ×{sp['applied_ratio']:.4f} (length ×{sp['applied_ratio']:.4f})")
+        else:
+            parts.append("speed not changed")
+    if a["eq"]["name"] != "flat":
+        parts.append(f"recording curve: {a['eq']['name']} ({a['eq']['note']})")
+    st = rep.get("options", {}).get("strength", 1.0)
+    if st < 1.0:
+        parts.append(f"de-noising strength {st:g} (0: input, 1: model output)")
+    if not parts:
+        return ""
+    return "\n\nApplied: " + "; ".join(parts) + f". Settings recorded in the file: {rep.get('metadata', 'no')}."
 
 
 def build_demo() -> gr.Blocks:
@@ -150,7 +187,16 @@ def build_demo() -> gr.Blocks:
                     sens = gr.Slider(0, 1, value=0.5, step=0.05, label="Gap sensitivity")
                     model = gr.Radio(["default", "paper"], value="default", label="De-noiser model",
                                      info="default: phase-aware model; paper: the paper's autoencoder")
-                    strength = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength (dry/wet)")
+                    strength = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength (dry/wet)",
+                                         info="0: the input, 1: the model's output")
+                    channels = gr.Radio(["keep", "mono", "left", "right", "best"], value="keep", label="Channels",
+                                        info="best: the groove wall with less noise (or a blend); "
+                                             "all but keep give mono")
+                    speed = gr.Radio(["none", "estimate", "auto"], value="none", label="Playback speed",
+                                     info="from the piano's tuning (A4 = 440 Hz, ±50 cents); "
+                                          "auto corrects it (the length changes)")
+                    eq = gr.Dropdown(list(CURVES), value="flat", label="Recording curve (playback EQ)",
+                                     info="turnover / roll-off at 10 kHz; flat: none")
                 btn = gr.Button("Restore", variant="primary", elem_id="restore-btn")
                 if examples:
                     gr.Examples(examples, inputs=[inp], label="Examples (made by Echoes from public-domain scores)")
@@ -169,7 +215,7 @@ def build_demo() -> gr.Blocks:
                 timing = gr.Markdown(elem_id="timing")
         btn.click(
             restore,
-            inputs=[inp, denoise, inpaint, sens, model, strength],
+            inputs=[inp, denoise, inpaint, sens, model, strength, channels, speed, eq],
             outputs=[restored, verdict, timeline, spec_b, spec_a, wave, original, removed, download, timing],
             api_name="restore",
             concurrency_limit=CONCURRENCY,

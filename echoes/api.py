@@ -36,6 +36,7 @@ from echoes import __version__
 from echoes import audio as eaudio
 from echoes.errors import OutputPathError, ParameterError
 from echoes.hub import resolve_weights, verify_folder
+from echoes.speed import parse_speed
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,13 @@ class RestoreOptions:
     strength : 0..1 dry/wet of de-noising: 0 gives the input, 1 the model's output.
     ramp_ms : length of the fades where de-noising starts and stops, in milliseconds.
     inpaint_method : ``auto`` or one method of :data:`echoes.inpaint.METHODS`.
+    channels : ``keep`` (default: restore every channel, layout kept), ``mono``, ``left``,
+        ``right`` or ``best`` (the cleaner channel, or a blend); see :mod:`echoes.channels`.
+    speed : ``None``/``"none"`` (default: nothing), ``"estimate"`` (report the speed error
+        from the piano's tuning), ``"auto"`` (estimate and correct) or a ratio (playback /
+        recording speed) to correct; correcting changes the length by that ratio. See
+        :mod:`echoes.speed`.
+    eq : playback recording curve, ``flat`` (default: none) or a preset of :mod:`echoes.eq`.
     """
 
     denoise: str = "auto"
@@ -77,6 +85,9 @@ class RestoreOptions:
     strength: float = 1.0
     ramp_ms: float = 50.0
     inpaint_method: str = "auto"
+    channels: str = "keep"
+    speed: str | float | None = None
+    eq: str = "flat"
 
     def validate(self) -> "RestoreOptions":
         if self.denoise not in DENOISE_MODES:
@@ -91,7 +102,19 @@ class RestoreOptions:
             raise ParameterError(f"gap sensitivity must be between 0 and 1, not {self.gap_sensitivity}")
         if not 0.0 <= float(self.ramp_ms) <= 1000.0:
             raise ParameterError(f"ramp must be between 0 and 1000 ms, not {self.ramp_ms}")
+        from echoes.channels import CHANNEL_MODES
+        from echoes.eq import get_curve
+
+        if self.channels not in CHANNEL_MODES:
+            raise ParameterError(f"--channels must be one of {', '.join(CHANNEL_MODES)}, not '{self.channels}'")
+        parse_speed(self.speed)
+        get_curve(self.eq)
         return self
+
+    def settings_text(self) -> str:
+        """One line describing the settings, for the output file's metadata."""
+        return (f"echoes {__version__}: denoise={self.denoise} strength={self.strength:g} model={self.model} "
+                f"inpaint={self.inpaint} channels={self.channels} speed={self.speed or 'none'} eq={self.eq}")
 
 
 @dataclass
@@ -214,10 +237,12 @@ class Restorer:
         eaudio.check_audio(x2, sample_rate, min_seconds=MIN_SECONDS)
         if not eaudio.MIN_RATE <= sample_rate <= eaudio.MAX_RATE:
             raise ParameterError(f"sample rate {sample_rate} Hz is outside {eaudio.MIN_RATE}–{eaudio.MAX_RATE} Hz")
-        n = x2.shape[-1]
         say = progress or (lambda f, d: None)
         timings: dict[str, float] = {}
         t_all = time.perf_counter()
+        in_channels, in_samples = x2.shape
+        x2, archivist = _prepare(x2, sample_rate, opts)
+        n = x2.shape[-1]
 
         # 1. classify every window
         t = time.perf_counter()
@@ -267,11 +292,17 @@ class Restorer:
                 gaps_report = [g.to_dict() for g in filled]
         timings["inpaint_s"] = time.perf_counter() - t
 
-        # 4. never clip
+        # 4. playback curve, then never clip
+        restored = out
+        if opts.eq != "flat":
+            from echoes.eq import apply_eq
+
+            out = apply_eq(out, sample_rate, opts.eq)
         peak = float(np.max(np.abs(out)))
         if peak > 1.0:
             out = (out / peak).astype(np.float32)
-        removed = (x2 - out).astype(np.float32)
+        # what de-noising and gap filling removed (before the curve when one is applied)
+        removed = (x2 - (out if opts.eq == "flat" else restored)).astype(np.float32)
         timings["total_s"] = time.perf_counter() - t_all
         timings["realtime_factor"] = (n / sample_rate) / max(timings["total_s"], 1e-9)
         say(1.0, "done")
@@ -291,6 +322,9 @@ class Restorer:
             "options": asdict(opts),
             "weights": self.weights_hashes,
             "echoes_version": __version__,
+            "input_channels": int(in_channels),
+            "input_samples": int(in_samples),
+            "archivist": archivist,
         }
         if one_d:
             return RestoreResult(out[0], removed[0], report)
@@ -335,8 +369,12 @@ class Restorer:
                 eaudio.save(residual, res.removed, sr, subtype=subtype, protect=protect)
             report = res.report
         else:
+            if parse_speed(opts.speed) is not None:
+                raise ParameterError(f"--speed works on files up to {stream_above_s:.0f} s for now; "
+                                     f"'{src}' lasts {info.duration:.0f} s: split it first")
             report = self._restore_blocks(src, dst, info, opts, subtype=subtype, residual=residual,
                                           progress=progress)
+        report["metadata"] = tag_file(dst, opts.settings_text())
         report["input"] = str(src)
         report["output"] = str(dst)
         if residual is not None:
@@ -346,6 +384,12 @@ class Restorer:
     def _restore_blocks(self, src: Path, dst: Path, info, opts: RestoreOptions, *, subtype,
                         residual, progress: Progress | None) -> dict[str, Any]:
         sr, n = info.sample_rate, info.frames
+        out_ch = info.channels if opts.channels == "keep" else 1
+        from dataclasses import replace
+
+        from echoes.eq import apply_eq
+
+        blk_opts = replace(opts, eq="flat")
         block, margin = int(BLOCK_S * sr), int(MARGIN_S * sr)
         starts = list(range(0, n, block))
         say = progress or (lambda f, d: None)
@@ -362,8 +406,8 @@ class Restorer:
         tmp_out = Path(tmpdir) / "out.wav"
         tmp_res = Path(tmpdir) / "res.wav"
         try:
-            with sf.SoundFile(tmp_out, "w", sr, info.channels, subtype="FLOAT", format="WAV") as fo, \
-                 (sf.SoundFile(tmp_res, "w", sr, info.channels, subtype="FLOAT", format="WAV")
+            with sf.SoundFile(tmp_out, "w", sr, out_ch, subtype="FLOAT", format="WAV") as fo, \
+                 (sf.SoundFile(tmp_res, "w", sr, out_ch, subtype="FLOAT", format="WAV")
                   if residual is not None else _Null()) as fr:
                 for k, s in enumerate(starts):
                     e = min(n, s + block)
@@ -371,9 +415,11 @@ class Restorer:
                     x, _ = eaudio.load(src, start=lo, frames=hi - lo)
                     ug = [Gap(max(g.start, lo) - lo, min(g.end, hi) - lo, sr, kind=g.kind)
                           for g in all_user if g.end > lo and g.start < hi]
-                    res = self.restore(x, sr, opts, user_gaps=ug)
+                    res = self.restore(x, sr, blk_opts, user_gaps=ug)
                     core = slice(s - lo, e - lo)
                     y, r = res.audio[:, core], res.removed[:, core]
+                    if opts.eq != "flat":  # the curve on block + context; one scaling for the file
+                        y = apply_eq(res.audio, sr, opts.eq)[:, core]
                     fo.write(y.T)
                     fr.write(r.T)
                     peak_out = max(peak_out, float(np.max(np.abs(y))))
@@ -412,7 +458,11 @@ class Restorer:
         timings["total_s"] = total
         timings["realtime_factor"] = (n / sr) / max(total, 1e-9)
         return {
-            "sample_rate": sr, "channels": info.channels, "samples": n, "duration_s": n / sr,
+            "sample_rate": sr, "channels": out_ch, "samples": n, "duration_s": n / sr,
+            "input_channels": info.channels, "input_samples": n,
+            "archivist": {"channels": {"mode": opts.channels, "chosen": "per block" if opts.channels == "best"
+                                       else opts.channels},
+                          "speed": None, "eq": {"name": opts.eq}},
             "verdict": "noisy" if p_all >= thr else "clean", "p_noisy": round(p_all, 6),
             "segments": segments, "denoised": _merge_dicts(denoised), "gaps": gaps,
             "denoised_fraction": sum(d["end"] - d["start"] for d in denoised) / (n / sr),
@@ -421,6 +471,69 @@ class Restorer:
             "options": asdict(opts), "weights": self.weights_hashes, "echoes_version": __version__,
             "blocks": len(starts),
         }
+
+
+def _prepare(x: np.ndarray, sample_rate: int, opts: RestoreOptions) -> tuple[np.ndarray, dict]:
+    """Channel selection and speed estimate/correction before restoration; says what was done."""
+    from echoes.channels import select_channels
+    from echoes.eq import get_curve
+    from echoes.speed import correct_speed, estimate_speed, parse_speed
+
+    x, ch_info = select_channels(x, sample_rate, opts.channels)
+    sp = parse_speed(opts.speed)
+    speed: dict[str, Any] | None = None
+    if sp is not None:
+        speed = {"mode": "ratio" if isinstance(sp, float) else sp}
+        ratio = 1.0
+        if sp in ("auto", "estimate"):
+            est = estimate_speed(x, sample_rate)
+            speed["estimate"] = est.to_dict()
+            ratio = est.speed_ratio if sp == "auto" else 1.0
+        else:
+            ratio = float(sp)
+        speed["applied_ratio"] = round(ratio, 6)
+        if ratio != 1.0:
+            n0 = x.shape[-1]
+            x = correct_speed(x, sample_rate, ratio)
+            speed["length_change"] = f"{n0} -> {x.shape[-1]} samples (x{ratio:.4f})"
+            log.info("speed corrected by %.4f: %d -> %d samples", ratio, n0, x.shape[-1])
+    c = get_curve(opts.eq)
+    return x, {"channels": ch_info, "speed": speed,
+               "eq": {"name": opts.eq, "turnover_hz": c.turnover_hz, "rolloff_db_10k": round(c.rolloff_db, 2),
+                      "note": c.note}}
+
+
+def tag_file(path: str | os.PathLike, text: str) -> str:
+    """Record ``text`` in the file's ``comment`` tag (and ``software``) where the format allows it
+    without re-encoding: WAV and AIFF in place, FLAC by a lossless rewrite. Returns where the
+    settings were recorded (``comment tag`` or ``report only``)."""
+    p = Path(path)
+    ext = p.suffix.lower()
+    try:
+        if ext in (".wav", ".aiff", ".aif"):
+            with sf.SoundFile(p, "r+") as f:
+                f.comment = text
+                f.software = f"echoes {__version__}"
+            return "comment tag"
+        if ext == ".flac":
+            fd, part = tempfile.mkstemp(prefix=".echoes-", suffix=".flac", dir=str(p.parent))
+            os.close(fd)
+            try:
+                with sf.SoundFile(p) as fi, sf.SoundFile(part, "w", fi.samplerate, fi.channels,
+                                                         subtype=fi.subtype, format="FLAC") as fo:
+                    fo.comment = text
+                    fo.software = f"echoes {__version__}"
+                    dtype = "int32" if fi.subtype in ("PCM_16", "PCM_24", "PCM_S8") else "float32"
+                    for blk in fi.blocks(blocksize=fi.samplerate * 30, dtype=dtype, always_2d=True):
+                        fo.write(blk)
+                os.replace(part, p)
+            finally:
+                if os.path.exists(part):
+                    os.unlink(part)
+            return "comment tag"
+    except (OSError, RuntimeError, ValueError, TypeError) as exc:  # tags are a courtesy; the audio is written
+        log.warning("could not tag '%s': %s", p, exc)
+    return "report only"
 
 
 class _Null:

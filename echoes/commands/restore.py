@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from echoes.eq import EQ_NAMES
 from echoes.errors import EchoesError, OutputPathError
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,20 @@ def register(subparsers) -> None:
     p.add_argument("--model", choices=("default", "paper"), default="default",
                    help="de-noiser: default (phase-aware) or paper (the paper's autoencoder)")
     p.add_argument("--strength", type=float, default=1.0, metavar="0..1", help="de-noising dry/wet (default 1)")
+    p.add_argument("--channels", choices=("keep", "mono", "left", "right", "best"), default="keep",
+                   help="keep: restore every channel, layout kept (default); mono: mix down; left/right: "
+                        "one groove wall; best: the channel with less noise, or an inverse-noise blend when "
+                        "they are within 3 dB (mono output for all but keep)")
+    p.add_argument("--speed", default=None, metavar="auto|estimate|RATIO",
+                   help="playback speed from the piano's tuning (A4 = 440 Hz, offsets within ±50 cents): "
+                        "estimate: report only; auto: estimate and correct; RATIO: correct a known "
+                        "playback/recording speed ratio (80/78.26 = 1.0222). Correcting resamples: the "
+                        "output is RATIO times as long and lower by that ratio (default: no change; "
+                        "files up to 300 s)")
+    p.add_argument("--eq", default="flat", choices=EQ_NAMES,
+                   help="playback recording curve (turnover/roll-off at 10 kHz), applied after restoration: "
+                        "flat (default, none), 250_0, 300_5, 400_8, aes (400/-12), 500_13.7, nab (500/-16), "
+                        "800_0, riaa; see docs/ARCHIVIST.md")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--weights", default=None, metavar="SRC",
                    help="weights folder or hf://owner/repo@revision (default: $ECHOES_WEIGHTS or bundled)")
@@ -68,6 +83,7 @@ def run(args) -> int:
     opts = RestoreOptions(
         denoise=args.denoise, inpaint=args.inpaint, gaps=args.gaps, gaps_replace=args.gaps_replace,
         gap_sensitivity=args.gap_sensitivity, model=args.model, strength=args.strength,
+        channels=args.channels, speed=args.speed, eq=args.eq,
     ).validate()
     outs = output_paths(args.inputs, args.output)
     folder = outs[0].parent
