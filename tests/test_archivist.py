@@ -206,18 +206,19 @@ def test_flat_eq_is_identity_and_bad_name_is_refused() -> None:
 
 
 # -- CLI -----------------------------------------------------------------------------------
-def test_cli_flags_keep_rate_and_length_unless_speed(tmp_path: Path, weights: Path) -> None:
-    def _cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "echoes", *args, "--weights", str(weights)],
-                              capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+def test_cli_flags_keep_rate_and_length_unless_speed(tmp_path: Path, weights: Path, capsys) -> None:
+    from echoes import cli
 
     x = _stereo(0).T
     src = tmp_path / "in.wav"
     sf.write(src, x, SR, subtype="PCM_16")
     before = src.read_bytes()
     out, rep = tmp_path / "out.wav", tmp_path / "rep.json"
-    p = _cli("restore", str(src), "-o", str(out), "--channels", "best", "--eq", "aes", "--strength", "0.7",
-             "--denoise", "never", "--inpaint", "never", "--report", str(rep))
+    # the real entry point once, in a subprocess
+    p = subprocess.run([sys.executable, "-m", "echoes", "restore", str(src), "-o", str(out), "--channels", "best",
+                        "--eq", "aes", "--strength", "0.7", "--denoise", "never", "--inpaint", "never",
+                        "--report", str(rep), "--weights", str(weights)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
     assert p.returncode == 0, p.stderr
     info = sf.info(out)
     assert info.samplerate == SR and info.frames == x.shape[0] and info.channels == 1
@@ -228,15 +229,17 @@ def test_cli_flags_keep_rate_and_length_unless_speed(tmp_path: Path, weights: Pa
     assert r["metadata"] == "comment tag"
     assert src.read_bytes() == before  # the original is never changed
     out2 = tmp_path / "out2.flac"
-    p = _cli("restore", str(src), "-o", str(out2), "--speed", "1.05", "--denoise", "never", "--inpaint", "never")
-    assert p.returncode == 0, p.stderr
+    rc = cli.main(["restore", str(src), "-o", str(out2), "--speed", "1.05", "--denoise", "never",
+                   "--inpaint", "never", "--weights", str(weights)])
+    assert rc == 0
     info2 = sf.info(out2)
     assert info2.samplerate == SR and info2.channels == 2
     assert info2.frames == round(x.shape[0] * 1.05)
     with sf.SoundFile(out2) as f:
         assert "speed=1.05" in f.comment
-    p = _cli("restore", str(src), "-o", str(tmp_path / "o3.wav"), "--speed", "fast")
-    assert p.returncode != 0 and "speed" in p.stderr
+    capsys.readouterr()
+    rc = cli.main(["restore", str(src), "-o", str(tmp_path / "o3.wav"), "--speed", "fast", "--weights", str(weights)])
+    assert rc != 0 and "speed" in capsys.readouterr().err
 
 
 def test_blockwise_files_honour_channels_and_eq_and_refuse_speed(restorer, tmp_path: Path) -> None:
@@ -254,3 +257,19 @@ def test_blockwise_files_honour_channels_and_eq_and_refuse_speed(restorer, tmp_p
         assert "eq=nab" in f.comment
     with pytest.raises(ParameterError):
         restorer.restore_file(src, tmp_path / "x.flac", RestoreOptions(speed="auto"), stream_above_s=1.0)
+
+
+def test_app_handler_shows_what_was_applied(restorer, tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("gradio")
+    sys.path.insert(0, str(ROOT))
+    import app
+
+    monkeypatch.setattr(app, "_restorer", restorer)
+    src = tmp_path / "stereo.wav"
+    sf.write(src, _stereo(0).T, SR)
+    out = app.restore(str(src), "never", False, 0.5, "default", 1.0, "best", "estimate", "aes",
+                      progress=lambda *a, **k: None)
+    restored, verdict = out[0], out[1]
+    assert sf.info(restored).channels == 1
+    assert "channels: best → right" in verdict and "recording curve: aes" in verdict
+    assert "speed ratio" in verdict and "comment tag" in verdict
