@@ -154,7 +154,9 @@ def _archivist_text(rep: dict) -> str:
         est = sp.get("estimate")
         if est:
             parts.append(f"tuning {est['cents']:+.1f} cents from A4 = 440 Hz → speed ratio "
-                         f"{est['speed_ratio']:.4f} ({est['playback_rpm']:.2f} rpm for a 78.26 rpm disc)")
+                         f"{est['speed_ratio']:.4f} ({est['playback_rpm']:.2f} rpm for a 78.26 rpm disc)"
+                         + (" — ambiguous: a semitone the other way is as likely, check by ear"
+                            if est.get("ambiguous") else ""))
         if sp["applied_ratio"] != 1.0:
             parts.append(f"speed corrected by ×{sp['applied_ratio']:.4f} (length ×{sp['applied_ratio']:.4f})")
         else:

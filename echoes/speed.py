@@ -43,6 +43,8 @@ NOMINAL_RPM = 78.26
 A4_HZ = 440.0
 #: Largest offset that can be told apart from the neighbouring semitone (cents).
 MAX_CENTS = 50.0
+#: Beyond this offset (cents) the estimate is flagged ambiguous (a semitone away is as likely).
+AMBIGUOUS_CENTS = 40.0
 #: The range of ratios accepted by :func:`correct_speed`.
 MIN_RATIO, MAX_RATIO = 0.5, 2.0
 
@@ -73,7 +75,13 @@ class SpeedEstimate:
             "recording_rpm": round(self.recording_rpm, 2),
             "confidence": round(self.confidence, 3),
             "peaks": self.peaks,
+            "ambiguous": self.ambiguous,
         }
+
+    @property
+    def ambiguous(self) -> bool:
+        """True beyond ±40 cents: the true offset may be the neighbouring semitone (±100 cents away)."""
+        return abs(self.cents) > AMBIGUOUS_CENTS
 
 
 def ratio_from_cents(cents: float) -> float:
@@ -155,6 +163,9 @@ def estimate_speed(
     est = SpeedEstimate(cents, ratio_from_cents(cents), float(np.abs(z)), int(fi.size))
     log.info("tuning offset %+.1f cents (speed ratio %.4f, %.2f rpm), confidence %.2f",
              est.cents, est.speed_ratio, est.playback_rpm, est.confidence)
+    if est.ambiguous:
+        log.warning("tuning offset %+.1f cents is near the ±50 cent limit: the speed may as well be %+.1f cents "
+                    "(the next semitone); check by ear", est.cents, est.cents - 100 * np.sign(est.cents))
     return est
 
 
