@@ -33,9 +33,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-clips", type=int, default=60)
     ap.add_argument("--random", type=int, default=2, help="random ratios per clip (within ±45 cents)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--preset", default=None,
+                    help="also degrade each played clip with this echoes.degrade preset (e.g. gramophone)")
     ap.add_argument("--json", default=None, help="also write the per-case results here")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.ERROR)
     rng = np.random.default_rng(args.seed)
     sr = args.sample_rate
     fixed = [76.0 / NOMINAL_RPM, 1.0, 80.0 / NOMINAL_RPM]
@@ -51,6 +53,10 @@ def main(argv: list[str] | None = None) -> None:
         for r in ratios:
             # played r times too fast: r times fewer samples at the same rate
             y = soxr.resample(x, float(sr), float(sr) / r, quality="HQ").astype(np.float32)
+            if args.preset:
+                from echoes.degrade import degrade
+
+                y, _ = degrade(y, sr, preset=args.preset, seed=int(rng.integers(1 << 30)))
             est = estimate_speed(y, sr)
             true = cents_from_ratio(r)
             err = (est.cents - true + 50) % 100 - 50
@@ -58,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
                          "est_cents": est.cents, "error_cents": err, "confidence": est.confidence})
     dt = time.perf_counter() - t0
     err = np.abs(np.array([r["error_cents"] for r in rows]))
-    print(f"split={args.split} clips={clips} cases={len(rows)} seconds={args.seconds} sr={sr} "
+    print(f"preset={args.preset or 'none'} split={args.split} clips={clips} cases={len(rows)} seconds={args.seconds} sr={sr} "
           f"time={dt:.1f}s ({1e3 * dt / max(len(rows), 1):.0f} ms/case incl. resampling)")
     print(f"|error| cents: median {np.median(err):.2f}  mean {err.mean():.2f}  p95 {np.percentile(err, 95):.2f}  "
           f"max {err.max():.2f}")
