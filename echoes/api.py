@@ -286,7 +286,7 @@ class Restorer:
             if opts.inpaint != "never" and not (user_gaps and opts.gaps_replace):
                 gaps = inpaint.detect_gaps(x2, sample_rate, sensitivity=float(opts.gap_sensitivity))
             gaps = list(gaps) + list(user_gaps)
-            gaps = _merge_gaps(gaps)
+            gaps = inpaint.merge_gaps(gaps)
             if gaps:
                 out, filled = inpaint.fill_gaps(out, sample_rate, gaps, method=opts.inpaint_method)
                 gaps_report = [g.to_dict() for g in filled]
@@ -576,21 +576,6 @@ def _merge_spans(spans: list[tuple[int, int]], gap: int, n: int) -> list[tuple[i
         else:
             out.append([a, b])
     return [(a, b) for a, b in out]
-
-
-def _merge_gaps(gaps: Iterable) -> list:
-    """Sort gaps and merge overlapping or touching ones (user + detected)."""
-    from echoes.inpaint import Gap
-
-    out: list = []
-    for g in sorted(gaps, key=lambda g: (g.start, g.end)):
-        if out and g.start <= out[-1].end:
-            prev = out[-1]
-            kind = prev.kind if prev.kind == g.kind else "user"
-            out[-1] = Gap(prev.start, max(prev.end, g.end), prev.sample_rate, kind=kind)
-        else:
-            out.append(g)
-    return out
 
 
 def _merge_dicts(spans: list[dict]) -> list[dict]:
