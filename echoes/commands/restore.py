@@ -110,7 +110,8 @@ def run(args) -> int:
                      rep["timings"]["realtime_factor"])
         except EchoesError as exc:
             failed += 1
-            print(f"echoes: error: {src}: {exc}", file=sys.stderr)
+            msg = str(exc)
+            print(f"echoes: error: {msg if src in msg else f'{src}: {msg}'}", file=sys.stderr)
             reports.append({"input": src, "output": str(dst), "status": "error", "error": str(exc)})
         except Exception as exc:  # a bug must not stop the batch; report it in one line
             failed += 1
@@ -124,6 +125,7 @@ def run(args) -> int:
     if args.report:
         write_report(reports, args.report)
     if failed:
-        print(f"echoes: {failed} of {len(args.inputs)} file(s) failed", file=sys.stderr)
+        if len(args.inputs) > 1:
+            print(f"echoes: {failed} of {len(args.inputs)} file(s) failed", file=sys.stderr)
         return 1
     return 0
