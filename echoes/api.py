@@ -593,12 +593,13 @@ def write_report(reports: list[dict], path: str | os.PathLike) -> None:
     p = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=".echoes-", suffix=".json", dir=str(p.parent if str(p.parent) else "."))
     with os.fdopen(fd, "w") as f:
-        json.dump(reports, f, indent=2, default=_json_default)
+        json.dump(reports, f, indent=2, default=json_default)
         f.write("\n")
     os.replace(tmp, p)
 
 
-def _json_default(o):
+def json_default(o):
+    """``json.dumps`` default for numpy scalars and arrays (anything else becomes a string)."""
     if isinstance(o, (np.floating, np.integer)):
         return o.item()
     if isinstance(o, np.ndarray):

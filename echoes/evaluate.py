@@ -37,6 +37,7 @@ import numpy as np
 
 from echoes import __version__
 from echoes import audio as eaudio
+from echoes.api import json_default
 
 log = logging.getLogger(__name__)
 
@@ -447,14 +448,6 @@ def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = Non
     results["inpaint"] = _inpaint_section(mat["pieces"], quick, seed)
     results["plots"] = _plots(results, out)
     results["seconds"] = round(time.perf_counter() - t0, 1)
-    (out / "results.json").write_text(json.dumps(results, indent=2, default=_jsonable) + "\n")
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=json_default) + "\n")
     (out / "results.md").write_text(render_markdown(results))
     return results
-
-
-def _jsonable(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
