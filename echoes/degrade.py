@@ -705,6 +705,16 @@ class Rumble(AdditiveEffect):
 _noise_cache: dict[tuple[str, int], np.ndarray] = {}
 
 
+def default_noise_dir(data: str | os.PathLike) -> Path | None:
+    """The noise folder that travels with a training pack or corpus: ``DATA/noise`` or
+    ``DATA/../noise``, whichever exists first; ``None`` when neither does."""
+    data = Path(data)
+    for cand in (data / "noise", data.parent / "noise"):
+        if cand.is_dir():
+            return cand
+    return None
+
+
 def noise_files(noise_dir: str | os.PathLike, split: str = "train") -> list[Path]:
     """Noise clips of ``split`` in ``noise_dir``.
 

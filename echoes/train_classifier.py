@@ -470,10 +470,9 @@ def train(
     dev = torch.device(device)
     data = Path(data)
     if noise_dir is None:
-        for cand in (data / "noise", data.parent / "noise"):
-            if cand.is_dir():
-                noise_dir = cand
-                break
+        from echoes.degrade import default_noise_dir
+
+        noise_dir = default_noise_dir(data)
     _, train_clips, train_meta = load_clips(data, "train", exclude_piano=holdout_piano, limit=limit_clips)
     _, val_clips, _ = load_clips(data, "val", exclude_piano=holdout_piano, limit=limit_clips)
     pianos = sorted({str(m.get("piano")) for m in train_meta})

@@ -302,10 +302,9 @@ def train(
         torch.backends.cudnn.allow_tf32 = True
     data = Path(data)
     if noise_dir is None:
-        for cand in (data / "noise", data.parent / "noise"):
-            if cand.is_dir():
-                noise_dir = cand
-                break
+        from echoes.degrade import default_noise_dir
+
+        noise_dir = default_noise_dir(data)
     nd = str(noise_dir) if noise_dir else None
     train_clips = load_clips(data, "train", limit=limit_clips)
     try:
