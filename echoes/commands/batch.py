@@ -30,13 +30,9 @@ def register(subparsers) -> None:
                    help="run on Ray: 'local' starts a local instance, else a cluster address (e.g. auto, ray://head:10001)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes or Ray actors (default: the CPU cores, or the GPUs on Ray)")
-    p.add_argument("--denoise", choices=("auto", "always", "never"), default="auto",
-                   help="auto: only windows the classifier calls noisy (default)")
-    p.add_argument("--inpaint", choices=("auto", "never"), default="auto", help="detect and fill gaps (default auto)")
-    p.add_argument("--gap-sensitivity", type=float, default=0.5, metavar="0..1")
-    p.add_argument("--model", choices=("default", "paper"), default="default",
-                   help="de-noiser: default (phase-aware) or paper (the paper's autoencoder)")
-    p.add_argument("--strength", type=float, default=1.0, metavar="0..1", help="de-noising dry/wet (default 1)")
+    from echoes.commands.restore import add_chain_options
+
+    add_chain_options(p)
     p.add_argument("--device", default="cpu",
                    help="cpu, cuda or auto (auto: CUDA if present; on Ray, GPUs if the cluster has them)")
     p.add_argument("--weights", default=None, metavar="SRC",

@@ -18,6 +18,17 @@ from echoes.errors import EchoesError, OutputPathError
 log = logging.getLogger(__name__)
 
 
+def add_chain_options(p) -> None:
+    """The restoration options that ``restore`` and ``batch`` share (see :class:`RestoreOptions`)."""
+    p.add_argument("--denoise", choices=("auto", "always", "never"), default="auto",
+                   help="auto: only windows the classifier calls noisy (default)")
+    p.add_argument("--inpaint", choices=("auto", "never"), default="auto", help="detect and fill gaps (default auto)")
+    p.add_argument("--gap-sensitivity", type=float, default=0.5, metavar="0..1")
+    p.add_argument("--model", choices=("default", "paper"), default="default",
+                   help="de-noiser: default (phase-aware) or paper (the paper's autoencoder)")
+    p.add_argument("--strength", type=float, default=1.0, metavar="0..1", help="de-noising dry/wet (default 1)")
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "restore",
@@ -26,16 +37,10 @@ def register(subparsers) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files (wav, flac, ogg, mp3)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (one input) or folder")
-    p.add_argument("--denoise", choices=("auto", "always", "never"), default="auto",
-                   help="auto: only windows the classifier calls noisy (default)")
-    p.add_argument("--inpaint", choices=("auto", "never"), default="auto", help="detect and fill gaps (default auto)")
+    add_chain_options(p)
     p.add_argument("--gaps", default=None, metavar="SPANS",
                    help="gaps to fill, in seconds: 1.20-1.25,3.00-3.10 (added to the detected ones)")
     p.add_argument("--gaps-replace", action="store_true", help="fill only the --gaps given, detect none")
-    p.add_argument("--gap-sensitivity", type=float, default=0.5, metavar="0..1")
-    p.add_argument("--model", choices=("default", "paper"), default="default",
-                   help="de-noiser: default (phase-aware) or paper (the paper's autoencoder)")
-    p.add_argument("--strength", type=float, default=1.0, metavar="0..1", help="de-noising dry/wet (default 1)")
     p.add_argument("--channels", choices=("keep", "mono", "left", "right", "best"), default="keep",
                    help="keep: restore every channel, layout kept (default); mono: mix down; left/right: "
                         "one groove wall; best: the channel with less noise, or an inverse-noise blend when "
