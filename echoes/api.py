@@ -285,8 +285,7 @@ class Restorer:
             gaps = []
             if opts.inpaint != "never" and not (user_gaps and opts.gaps_replace):
                 gaps = inpaint.detect_gaps(x2, sample_rate, sensitivity=float(opts.gap_sensitivity))
-            gaps = list(gaps) + list(user_gaps)
-            gaps = inpaint.merge_gaps(gaps)
+            gaps = inpaint.merge_gaps(gaps, user_gaps)
             if gaps:
                 out, filled = inpaint.fill_gaps(out, sample_rate, gaps, method=opts.inpaint_method)
                 gaps_report = [g.to_dict() for g in filled]
