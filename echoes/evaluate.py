@@ -17,6 +17,10 @@ Protocols (stated again beside every number in results.md):
 - The classifier is scored per 5-second window on clean test clips (plain, quiet, and after a
   lossy ogg round trip) and on the same clips through every preset, labelled by
   :func:`echoes.degrade.is_noisy`.
+- De-noising metrics: waveform SNR, SI-SDR, MAE, the paper's STFT L1 loss, ViSQOL v3 MOS-LQO
+  (optional package ``visqol-python``, audio mode, both signals resampled to 48 kHz and scaled
+  by one gain that brings the reference's peak to -1 dBFS; see
+  :func:`echoes.metrics.visqol_moslqo`), and speed.
 - Inpainting: gaps of 10–500 ms at random non-silent places in test pieces; gap SNR inside the
   gaps (:func:`echoes.inpaint.evaluate_inpainting`).
 
@@ -193,12 +197,23 @@ def _methods(weights, device: str) -> dict[str, Any]:
 
 
 def eval_denoise(clips: list[np.ndarray], *, weights=None, noise_dir=None, device="cpu", seed: int = 0,
-                 input_snrs: tuple[float, ...] = (-5.0, 0.0, 5.0, 10.0, 20.0)) -> dict[str, Any]:
-    """Metrics per protocol and method; SNR gain against input SNR (white noise)."""
+                 input_snrs: tuple[float, ...] = (-5.0, 0.0, 5.0, 10.0, 20.0),
+                 visqol_clips: int | None = None) -> dict[str, Any]:
+    """Metrics per protocol and method; SNR gain against input SNR (white noise).
+
+    ``clips``: clean mono float32 ``(samples,)`` at 44.1 kHz. ``visqol_clips`` caps how many of
+    them ViSQOL scores (about 0.3 s per clip and method); ``None`` scores all. Without
+    ``visqol-python`` installed, ``visqol_moslqo`` is ``None`` for every method (a warning says
+    so).
+    """
     from echoes import metrics
     from echoes.degrade import degrade
 
     methods = _methods(weights, device)
+    use_visqol = metrics.visqol_available()
+    if not use_visqol:
+        log.warning("visqol-python is not installed: the ViSQOL column stays empty (pip install visqol-python)")
+    n_visqol = len(clips) if visqol_clips is None else min(len(clips), visqol_clips)
     res: dict[str, Any] = {"protocols": {}, "snr_sweep": {}}
     for proto in ("paper", "gramophone"):
         per: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
@@ -223,17 +238,23 @@ def eval_denoise(clips: list[np.ndarray], *, weights=None, noise_dir=None, devic
                 secs[name] += time.perf_counter() - t
                 m = metrics.all_metrics(ref, est, sample_rate=EVAL_RATE)
                 m["mag_snr_db"] = _mag_snr(ref, est)
+                m["visqol_moslqo"] = (metrics.visqol_moslqo(ref, est, sample_rate=EVAL_RATE)
+                                      if use_visqol and i < n_visqol else None)
                 per[name].append(m)
         table = {}
         for name, rows in per.items():
             keys = rows[0].keys()
-            table[name] = {k: round(float(np.mean([r[k] for r in rows])), 4) for k in keys}
+            table[name] = {}
+            for k in keys:
+                vals = [r[k] for r in rows if r[k] is not None]
+                table[name][k] = round(float(np.mean(vals)), 4) if vals else None
             table[name]["realtime_factor"] = (None if name == "do-nothing"
                                               else round(audio_s / max(secs[name], 1e-9), 1))
         base = table["do-nothing"]["si_sdr_db"]
         for name in table:
             table[name]["si_sdr_improvement_db"] = round(table[name]["si_sdr_db"] - base, 3)
         res["protocols"][proto] = {"clips": len(clips), "methods": table, "redrawn_nonlinear": redrawn,
+                                   "visqol_clips": n_visqol if use_visqol else 0,
                                    "reference": "clean" if proto == "paper" else
                                    "signal path (clean after band-limiting and wow)"}
     # SNR gain against input SNR, white noise
@@ -345,11 +366,19 @@ def render_markdown(r: dict[str, Any]) -> str:
             continue
         L.append(f"\n### De-noising, {title} ({d[proto]['clips']} clips of 5 s; reference: "
                  f"{d[proto].get('reference', 'clean')})\n")
-        L.append("| method | SNR (dB) | SI-SDR (dB) | SI-SDR gain (dB) | MAE | STFT L1 | × realtime (CPU) |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|")
+        L.append("| method | SNR (dB) | SI-SDR (dB) | SI-SDR gain (dB) | MAE | STFT L1 | ViSQOL MOS-LQO | × realtime (CPU) |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
         for name, v in m.items():
             L.append(f"| {name} | {_fmt(v.get('snr_db'))} | {_fmt(v.get('si_sdr_db'))} | {_fmt(v.get('si_sdr_improvement_db'))} "
-                     f"| {_fmt(v.get('mae'), 4)} | {_fmt(v.get('stft_l1'), 4)} | {_fmt(v.get('realtime_factor'), 0)} |")
+                     f"| {_fmt(v.get('mae'), 4)} | {_fmt(v.get('stft_l1'), 4)} | {_fmt(v.get('visqol_moslqo'))} "
+                     f"| {_fmt(v.get('realtime_factor'), 0)} |")
+        nv = d[proto].get("visqol_clips")
+        if nv and nv < d[proto]["clips"]:
+            L.append(f"\nViSQOL scored the first {nv} of the {d[proto]['clips']} clips.")
+    if any(v.get("visqol_moslqo") is not None for p_ in d.values() for v in p_.get("methods", {}).values()):
+        L.append("\nViSQOL MOS-LQO: ViSQOL v3 (`visqol-python`), audio mode, 1 (bad) to 5 (excellent), both signals "
+                 "resampled to 48 kHz and scaled by one gain that brings the reference's peak to -1 dBFS "
+                 "(`echoes.metrics.visqol_moslqo`).")
     if c:
         L.append(f"\n### Classifier ({c['windows']} windows of 5 s, threshold {c['threshold']})\n")
         cm = c["confusion"]

@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
+
+from echoes import evaluate, metrics
+from echoes.bench import synthetic_piano
 from echoes.evaluate import PAPER_CLAIMS, run
 
 
@@ -18,6 +23,9 @@ def test_quick_evaluation_writes_every_section(tmp_path: Path) -> None:
         for v in methods.values():
             assert all(k in v for k in ("snr_db", "si_sdr_db", "mae", "stft_l1", "mag_snr_db"))
         assert methods["do-nothing"]["si_sdr_improvement_db"] == 0.0
+        assert "visqol_moslqo" in methods["default"]
+        if metrics.visqol_available():
+            assert all(1.0 <= v["visqol_moslqo"] <= 5.0 for v in methods.values())
     c = data["classifier"]
     assert c["windows"] == sum(v["n"] for v in c["by_condition"].values())
     assert sum(c["confusion"].values()) == c["windows"]
@@ -25,5 +33,19 @@ def test_quick_evaluation_writes_every_section(tmp_path: Path) -> None:
     assert "lpc" in data["inpaint"]["gap_snr"] and "janssen" in data["inpaint"]["gap_snr"]
     md = (tmp_path / "results.md").read_text()
     assert "Quick run" in md and "21.21" in md and "99.92" in md
+    assert "ViSQOL MOS-LQO" in md
     for png in res["plots"]:
         assert (tmp_path / png).stat().st_size > 1000
+
+
+def test_denoise_table_without_visqol(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without visqol-python the column is there, empty ("–"), and the other metrics still come."""
+    monkeypatch.setattr(metrics, "visqol_available", lambda: False)
+    monkeypatch.setattr(evaluate, "_methods", lambda weights, device: {"do-nothing": lambda y: y})
+    res = evaluate.eval_denoise([synthetic_piano(2.0, evaluate.EVAL_RATE, seed=3)], input_snrs=())
+    row = res["protocols"]["paper"]["methods"]["do-nothing"]
+    assert row["visqol_moslqo"] is None and np.isfinite(row["snr_db"])
+    md = evaluate.render_markdown({"quick": True, "date": "today", "commit": "x", "material": "synthetic",
+                                   "denoise": res, "seconds": 1.0})
+    line = next(ln for ln in md.splitlines() if ln.startswith("| do-nothing |"))
+    assert line.split("|")[7].strip() == "–"
