@@ -203,9 +203,9 @@ class Restorer:
     def noisy_mask(self, result, n: int, sample_rate: int) -> np.ndarray:
         """Per-sample bool: True where the nearest window's ``p_noisy`` reaches the threshold."""
         segs = result.segments
-        if not segs:
-            return np.full(n, result.verdict == "noisy")
         thr = float(getattr(self.classifier, "threshold", 0.5))
+        if not segs:  # the network's p_noisy, not the verdict (a dropout alone needs no de-noising)
+            return np.full(n, float(result.p_noisy) >= thr)
         centres = np.array([(s.start + s.end) / 2 for s in segs]) * sample_rate
         noisy = np.array([s.p_noisy >= thr for s in segs])
         order = np.argsort(centres)
@@ -397,6 +397,7 @@ class Restorer:
         all_user = parse_gaps(opts.gaps, sr, n_samples=n) if opts.gaps else []
         segments: list[dict] = []
         gaps: list[dict] = []
+        dropouts: list[dict] = []
         denoised: list[dict] = []
         timings: dict[str, float] = {}
         peak_out = peak_res = 0.0
@@ -429,6 +430,10 @@ class Restorer:
                         if s / sr <= c < e / sr:
                             segments.append({**seg, "start": round(seg["start"] + off, 3),
                                              "end": round(seg["end"] + off, 3)})
+                    for d in res.report.get("dropouts", []):
+                        if s / sr <= d["start"] + off < e / sr:
+                            dropouts.append({**d, "start": round(d["start"] + off, 6),
+                                             "end": round(d["end"] + off, 6)})
                     for g in res.report["gaps"]:
                         if s <= g["start"] + lo < e:
                             gaps.append({**g, "start": g["start"] + lo, "end": g["end"] + lo,
@@ -462,8 +467,8 @@ class Restorer:
             "archivist": {"channels": {"mode": opts.channels, "chosen": "per block" if opts.channels == "best"
                                        else opts.channels},
                           "speed": None, "eq": {"name": opts.eq}},
-            "verdict": "noisy" if p_all >= thr else "clean", "p_noisy": round(p_all, 6),
-            "segments": segments, "denoised": _merge_dicts(denoised), "gaps": gaps,
+            "verdict": "noisy" if p_all >= thr or dropouts else "clean", "p_noisy": round(p_all, 6),
+            "segments": segments, "dropouts": dropouts, "denoised": _merge_dicts(denoised), "gaps": gaps,
             "denoised_fraction": sum(d["end"] - d["start"] for d in denoised) / (n / sr),
             "scaled_down_db": round(20 * np.log10(peak_out), 3) if peak_out > 1 else 0.0,
             "timings": {k: round(v, 4) for k, v in timings.items()},

@@ -158,7 +158,7 @@ def test_bad_input_raises_named_errors(untrained):
 def test_to_dict_matches_cli_schema():
     r = ClassifierResult("noisy", 0.75, [Segment(0.0, 5.0, 0.9), Segment(2.5, 7.5, 0.6)])
     d = r.to_dict()
-    assert set(d) == {"verdict", "p_noisy", "segments"}
+    assert set(d) == {"verdict", "p_noisy", "segments", "dropouts"}
     assert d["segments"][1] == {"start": 2.5, "end": 7.5, "p_noisy": 0.6}
     json.dumps(d)
 
@@ -191,7 +191,7 @@ def test_cli_json_keeps_paths_and_survives_a_bad_file(tmp_path, weights_dir, cap
     lines = [json.loads(line) for line in out.splitlines()]
     assert [d["file"] for d in lines] == [given[0], given[2]]
     for d in lines:
-        assert set(d) == {"file", "verdict", "p_noisy", "segments"}
+        assert set(d) == {"file", "verdict", "p_noisy", "segments", "dropouts"}
         assert d["verdict"] in ("noisy", "clean") and 0.0 <= d["p_noisy"] <= 1.0
         assert all(set(s) == {"start", "end", "p_noisy"} for s in d["segments"])
     err_lines = [e for e in err.splitlines() if e.startswith("echoes: error:")]
@@ -315,3 +315,25 @@ def test_silent_windows_are_clean(untrained):
     assert untrained.classify(np.zeros(3 * SR, np.float32), SR).verdict == "clean"
     loud = Classifier(untrained.model, silence_dbfs=None)
     assert loud.classify(x, SR).segments[0].p_noisy > 0.0
+
+
+def test_dropouts_make_the_verdict_noisy(untrained):
+    """A 10-ms digital dropout is listed and makes the verdict noisy, whatever the network says;
+    p_noisy and the segments stay the network's; ``dropouts=False`` gives its verdict alone."""
+    strict = Classifier(untrained.model, threshold=0.999)  # the network alone would say clean
+    x = piece(8.0, seed=21)
+    clean = strict.classify(x, SR)
+    assert clean.verdict == "clean" and clean.dropouts == []
+    y = x.copy()
+    a = int(3.0 * SR)
+    y[a : a + int(0.010 * SR)] = 0.0
+    r = strict.classify(y, SR)
+    assert r.verdict == "noisy"
+    assert len(r.dropouts) == 1 and r.dropouts[0]["kind"] == "dropout"
+    assert abs(r.dropouts[0]["start"] - 3.0) < 0.002 and abs(r.dropouts[0]["end"] - 3.010) < 0.002
+    assert r.p_noisy < 0.999
+    assert strict.classify(y, SR, dropouts=False).verdict == "clean"
+    assert json.loads(json.dumps(r.to_dict()))["dropouts"][0]["kind"] == "dropout"
+    # at another rate and in stereo the times stay in seconds of the input
+    r44 = strict.classify(np.stack([np.repeat(y, 2)] * 2), 2 * SR)
+    assert len(r44.dropouts) == 1 and abs(r44.dropouts[0]["start"] - 3.0) < 0.002
