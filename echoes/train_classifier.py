@@ -32,6 +32,7 @@ import argparse
 import io
 import logging
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -520,6 +521,7 @@ def train(
                 "label": "echoes.degrade.is_noisy (SNR < 30 dB, impulsive noise, band-limiting, dropouts, "
                          "level drops)",
             },
+            "command": " ".join(["python -m echoes", *sys.argv[1:]]) if sys.argv and "echoes" in sys.argv[0] else None,
             "seed": seed, "epochs": epochs, "epochs_done": done, "init": str(init) if init else None,
             "best_epoch": best[2]["epoch"] if best else None, "batch_size": batch_size,
             "optimizer": {"name": "AdamW", "lr": lr, "weight_decay": weight_decay, "schedule": "one-cycle"},
@@ -611,11 +613,19 @@ def register(subparsers) -> None:
     p.add_argument("--limit-clips", type=int, default=None, help="use at most this many clips per split (smoke tests)")
     p.add_argument("--max-seconds", type=float, default=None, help="stop after the epoch that passes this time")
     p.add_argument("--init", default=None, metavar="DIR", help="start from the classifier weights in DIR")
+    p.add_argument("--channels", type=int, nargs=3, default=None, metavar="C",
+                   help="output channels of the three convolutions (default 8 16 32)")
+    p.add_argument("--hidden", type=int, default=None, help="width of the hidden fully connected layer (default 32)")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    rec = train(data=args.data, out=args.out, seed=args.seed, epochs=args.epochs,
+    model_kwargs: dict[str, Any] = {}
+    if args.channels:
+        model_kwargs["channels"] = list(args.channels)
+    if args.hidden:
+        model_kwargs["hidden"] = args.hidden
+    rec = train(model_kwargs=model_kwargs or None, data=args.data, out=args.out, seed=args.seed, epochs=args.epochs,
                 examples_per_epoch=args.examples, val_examples=args.val_examples, batch_size=args.batch_size,
                 lr=args.lr, workers=args.workers, device=args.device, noise_dir=args.noise_dir,
                 holdout_piano=args.holdout_piano, limit_clips=args.limit_clips, max_seconds=args.max_seconds,
