@@ -183,3 +183,26 @@ def test_long_files_are_restored_in_blocks(tmp_path: Path, restorer: Restorer, c
     assert not list(tmp_path.glob(".echoes-*")) and not list(tmp_path.glob("echoes-*"))
     with pytest.raises(OutputPathError):
         restorer.restore_file(src, src)
+
+
+def test_dropouts_reported_alike_in_one_pass_and_in_blocks(tmp_path: Path, restorer: Restorer, clean,
+                                                          monkeypatch) -> None:
+    """A planted 10-ms dropout: listed once, at its place in seconds, whole or block-wise; it
+    makes the verdict noisy but de-noises nothing (the clean clip's p_noisy stays low)."""
+    import echoes.api as api
+
+    x, sr = clean
+    y = x.copy()
+    a = int(5.0 * sr)
+    y[:, a : a + int(0.010 * sr)] = 0.0
+    whole = restorer.restore(y, sr).report
+    assert whole["verdict"] == "noisy" and whole["denoised"] == []
+    assert len(whole["dropouts"]) == 1 and abs(whole["dropouts"][0]["start"] - 5.0) < 0.002
+    monkeypatch.setattr(api, "BLOCK_S", 2.0)
+    monkeypatch.setattr(api, "MARGIN_S", 1.0)
+    src = tmp_path / "in.wav"
+    audio.save(src, y, sr, subtype="FLOAT")
+    rep = restorer.restore_file(src, tmp_path / "out.wav", stream_above_s=1.0)
+    assert rep["blocks"] == 4 and rep["verdict"] == "noisy"
+    assert len(rep["dropouts"]) == 1 and abs(rep["dropouts"][0]["start"] - 5.0) < 0.002
+    assert len(rep["gaps"]) == 1
