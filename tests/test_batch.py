@@ -388,3 +388,22 @@ def test_ray_local_gives_the_same_bytes_as_local_mode(tmp_path, monkeypatch, pip
     if stub is None:
         assert set(ma["a.wav"]["weights"]) == {"classifier", "cae", "denoiser"}
         assert ma["a.wav"]["denoised_fraction"] == 1.0 and ma["a.wav"]["timings"]["denoise_s"] > 0
+
+
+def test_cli_passes_the_archivist_options_and_a_change_redoes_the_files(tmp_path, stub, capsys) -> None:
+    """``batch`` takes restore's archivist flags; they are in the manifest, and a rerun with
+    other values redoes every file while the same values skip them."""
+    src = make_tree(tmp_path)
+    (src / BROKEN).unlink()
+    out = tmp_path / "out"
+    flags = ["--channels", "mono", "--eq", "riaa", "--speed", "estimate"]
+    assert main(["batch", str(src), "-o", str(out), "--workers", "1", *flags]) == 0
+    entries = lines(out / "manifest.jsonl")
+    assert len(entries) == len(GOOD)
+    assert all((e["options"]["channels"], e["options"]["eq"], e["options"]["speed"]) == ("mono", "riaa", "estimate")
+               for e in entries)
+    assert main(["batch", str(src), "-o", str(out), "--workers", "1", *flags]) == 0
+    assert len(lines(out / "manifest.jsonl")) == len(GOOD)  # all skipped
+    assert main(["batch", str(src), "-o", str(out), "--workers", "1", "--eq", "flat"]) == 0
+    assert len(lines(out / "manifest.jsonl")) == 2 * len(GOOD)  # all redone
+    capsys.readouterr()

@@ -27,20 +27,6 @@ def add_chain_options(p) -> None:
     p.add_argument("--model", choices=("default", "paper"), default="default",
                    help="de-noiser: default (phase-aware) or paper (the paper's autoencoder)")
     p.add_argument("--strength", type=float, default=1.0, metavar="0..1", help="de-noising dry/wet (default 1)")
-
-
-def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "restore",
-        help="restore files: de-noise what is noisy, fill gaps",
-        description=__doc__,
-    )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files (wav, flac, ogg, mp3)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (one input) or folder")
-    add_chain_options(p)
-    p.add_argument("--gaps", default=None, metavar="SPANS",
-                   help="gaps to fill, in seconds: 1.20-1.25,3.00-3.10 (added to the detected ones)")
-    p.add_argument("--gaps-replace", action="store_true", help="fill only the --gaps given, detect none")
     p.add_argument("--channels", choices=("keep", "mono", "left", "right", "best"), default="keep",
                    help="keep: restore every channel, layout kept (default); mono: mix down; left/right: "
                         "one groove wall; best: the channel with less noise, or an inverse-noise blend when "
@@ -55,6 +41,20 @@ def register(subparsers) -> None:
                    help="playback recording curve (turnover/roll-off at 10 kHz), applied after restoration: "
                         "flat (default, none), 250_0, 300_5, 400_8, aes (400/-12), 500_13.7, nab (500/-16), "
                         "800_0, riaa; see docs/ARCHIVIST.md")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "restore",
+        help="restore files: de-noise what is noisy, fill gaps",
+        description=__doc__,
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files (wav, flac, ogg, mp3)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (one input) or folder")
+    add_chain_options(p)
+    p.add_argument("--gaps", default=None, metavar="SPANS",
+                   help="gaps to fill, in seconds: 1.20-1.25,3.00-3.10 (added to the detected ones)")
+    p.add_argument("--gaps-replace", action="store_true", help="fill only the --gaps given, detect none")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--weights", default=None, metavar="SRC",
                    help="weights folder or hf://owner/repo@revision (default: $ECHOES_WEIGHTS or bundled)")
