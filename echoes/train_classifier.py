@@ -50,8 +50,11 @@ CLIP_SAMPLES = 5 * SR
 #: How often each preset degrades a "degraded" example (relative weights).
 PRESET_WEIGHTS = {"paper": 1.0, "gramophone": 3.0, "clicks": 2.0, "hiss": 2.0, "gaps": 1.5, "mild": 3.0}
 
-#: Probabilities of each clean augmentation (applied independently, in this order).
+#: Probabilities of each clean augmentation (applied independently, in this order). ``timbre``
+#: (off unless ``--timbre P``) also applies before degradation, so that it cannot tell the classes
+#: apart; augmentations with probability 0 draw no random number (the recorded recipes replay).
 CLEAN_AUG = {
+    "timbre": 0.0,
     "reverb": 0.3,
     "quiet_passage": 0.2,
     "silence": 0.12,
@@ -201,7 +204,23 @@ def quantise_16bit(x: np.ndarray, rng: np.random.Generator, *, sr: int = SR) -> 
     return np.round(q) / 32768.0, {"dither": dither}
 
 
+def timbre(x: np.ndarray, rng: np.random.Generator, *, sr: int = SR) -> tuple[np.ndarray, dict]:
+    """Another piano, microphone or room: a gentle random spectral tilt (-2.5 to 2.5 dB per octave
+    about 1 kHz, flat below 60 Hz and above 11 kHz) and one broad resonance or dip (-5 to 5 dB,
+    one octave wide, at 150 Hz to 6 kHz). Applied to ``(samples,)`` audio through its FFT."""
+    tilt = float(rng.uniform(-2.5, 2.5))
+    f0 = float(np.exp(rng.uniform(np.log(150.0), np.log(6000.0))))
+    bump = float(rng.uniform(-5.0, 5.0))
+    X = np.fft.rfft(x)
+    f = np.fft.rfftfreq(x.size, 1.0 / sr)
+    octs = np.log2(np.clip(f, 60.0, 11_000.0) / 1000.0)
+    db = tilt * octs + bump * np.exp(-0.5 * (np.log2(np.maximum(f, 1.0) / f0) / 0.5) ** 2)
+    y = np.fft.irfft(X * 10 ** (db / 20), n=x.size)
+    return y, {"tilt_db_per_octave": round(tilt, 3), "bump_hz": round(f0, 1), "bump_db": round(bump, 3)}
+
+
 _AUG_FUNCS = {
+    "timbre": timbre,
     "reverb": reverb,
     "quiet_passage": quiet_passage,
     "silence": silence,
@@ -212,13 +231,15 @@ _AUG_FUNCS = {
 }
 
 
-def augment_clean(x: np.ndarray, rng: np.random.Generator, *, skip: tuple[str, ...] = ()) -> tuple[np.ndarray, list]:
-    """Apply the clean augmentations of :data:`CLEAN_AUG` (except 16-bit rounding and those in
-    ``skip``) to ``x`` ``(samples,)`` at 22,050 Hz. Returns float64 audio and the applied list."""
+def augment_clean(x: np.ndarray, rng: np.random.Generator, *, skip: tuple[str, ...] = (),
+                  probs: dict[str, float] | None = None) -> tuple[np.ndarray, list]:
+    """Apply the clean augmentations of ``probs`` (default :data:`CLEAN_AUG`; except 16-bit
+    rounding and those in ``skip``) to ``x`` ``(samples,)`` at 22,050 Hz. Returns float64 audio
+    and the applied list."""
     y = np.asarray(x, dtype=np.float64)
     done = []
-    for name, p in CLEAN_AUG.items():
-        if name == "quantise_16bit" or name in skip:
+    for name, p in (probs or CLEAN_AUG).items():
+        if name == "quantise_16bit" or name in skip or p <= 0:
             continue
         if rng.random() < p:
             y, params = _AUG_FUNCS[name](y, rng)
@@ -262,11 +283,13 @@ def make_example(
     noise_split: str = "train",
     preset: str | None = None,
     augment: bool = True,
+    probs: dict[str, float] | None = None,
 ) -> tuple[np.ndarray, int, dict]:
     """One training or test example from a clean clip ``(samples,)`` at 22,050 Hz.
 
     Returns ``(audio float32 (samples,), label 0 clean | 1 noisy, record)``. A degraded example
-    takes its label from :func:`echoes.degrade.is_noisy`; ``preset`` forces a preset.
+    takes its label from :func:`echoes.degrade.is_noisy`; ``preset`` forces a preset; ``probs``
+    replaces :data:`CLEAN_AUG`.
     """
     from echoes import degrade as D
 
@@ -274,12 +297,13 @@ def make_example(
     if not want_noisy:
         if augment and rng.random() < P_DIGITAL_SILENCE:
             return np.zeros_like(x, dtype=np.float32), 0, {"kind": "digital_silence"}
-        y, done = augment_clean(x, rng) if augment else (x, [])
+        y, done = augment_clean(x, rng, probs=probs) if augment else (x, [])
         return set_peak(y, rng), 0, {"kind": "clean", "augment": done}
     names = list(PRESET_WEIGHTS)
     w = np.array([PRESET_WEIGHTS[k] for k in names])
     name = preset or names[int(rng.choice(len(names), p=w / w.sum()))]
-    y, done = augment_clean(x, rng, skip=("codec", "noise_floor", "wow_alone", "soft_clip_alone")) if augment else (x, [])
+    y, done = augment_clean(x, rng, skip=("codec", "noise_floor", "wow_alone", "soft_clip_alone"),
+                            probs=probs) if augment else (x, [])
     # set_peak rescales afterwards (degrade's clicks may exceed the clean peak)
     for _ in range(8):
         out, info = D.degrade(y, SR, preset=name, seed=int(rng.integers(2**31)), noise_dir=noise_dir,
@@ -342,7 +366,8 @@ class ExampleSet(torch.utils.data.Dataset):
     """
 
     def __init__(self, clips: np.ndarray, *, seed: int, n_examples: int, noise_dir: str | None,
-                 noise_split: str = "train", augment: bool = True, presets: list[str] | None = None) -> None:
+                 noise_split: str = "train", augment: bool = True, presets: list[str] | None = None,
+                 probs: dict[str, float] | None = None) -> None:
         self.clips, self.seed, self.n = clips, int(seed), int(n_examples)
         rms = np.sqrt(np.mean(np.asarray(clips, dtype=np.float64) ** 2, axis=1))
         self.loud = np.flatnonzero(20 * np.log10(np.maximum(rms, 1e-10)) > MIN_DEGRADE_RMS_DBFS)
@@ -350,6 +375,7 @@ class ExampleSet(torch.utils.data.Dataset):
             raise ParameterError(f"every clip is quieter than {MIN_DEGRADE_RMS_DBFS} dBFS RMS")
         self.noise_dir, self.noise_split, self.augment = noise_dir, noise_split, augment
         self.presets = presets
+        self.probs = probs
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -361,7 +387,8 @@ class ExampleSet(torch.utils.data.Dataset):
         clip = self.clips[self.loud[k % self.loud.size]] if i % 2 else self.clips[k % len(self.clips)]
         preset = self.presets[(i // 2) % len(self.presets)] if self.presets else None
         y, label, _ = make_example(clip, rng, want_noisy=bool(i % 2), noise_dir=self.noise_dir,
-                                   noise_split=self.noise_split, preset=preset, augment=self.augment)
+                                   noise_split=self.noise_split, preset=preset, augment=self.augment,
+                                   probs=self.probs)
         return torch.from_numpy(y), label
 
 
@@ -451,6 +478,7 @@ def train(
     model_kwargs: dict[str, Any] | None = None,
     init: str | Path | None = None,
     max_seconds: float | None = None,
+    timbre: float = 0.0,
 ) -> dict[str, Any]:
     """Train and save ``out/classifier.{safetensors,json}``; returns the training record.
 
@@ -490,9 +518,12 @@ def train(
     steps = epochs * math.ceil(examples_per_epoch / batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     loss_fn = torch.nn.CrossEntropyLoss()
-    ds = ExampleSet(train_clips, seed=seed, n_examples=examples_per_epoch,
+    if not 0.0 <= timbre <= 1.0:
+        raise ParameterError(f"timbre must be a probability in [0, 1], got {timbre}")
+    probs = {**CLEAN_AUG, "timbre": float(timbre)}
+    ds = ExampleSet(train_clips, seed=seed, n_examples=examples_per_epoch, probs=probs,
                     noise_dir=str(noise_dir) if noise_dir else None)
-    val_ds = ExampleSet(val_clips, seed=seed + 1_000_003, n_examples=val_examples,
+    val_ds = ExampleSet(val_clips, seed=seed + 1_000_003, n_examples=val_examples, probs=probs,
                         noise_dir=str(noise_dir) if noise_dir else None)
     loader_kw: dict[str, Any] = dict(batch_size=batch_size, num_workers=workers,
                                      worker_init_fn=_worker_init if workers else None,
@@ -515,7 +546,7 @@ def train(
                 "pianos": pianos, "holdout_piano": holdout_piano, "clip_seconds": 5.0, "sample_rate": SR,
                 "noise_dir": str(noise_dir) if noise_dir else None, "noise_split": "train",
                 "examples_per_epoch": examples_per_epoch, "clean_share": 0.5,
-                "preset_weights": PRESET_WEIGHTS, "clean_augmentations": CLEAN_AUG,
+                "preset_weights": PRESET_WEIGHTS, "clean_augmentations": probs,
                 "codec_after_degrade": P_CODEC_AFTER, "digital_silence": P_DIGITAL_SILENCE,
                 "peak_dbfs": list(PEAK_DBFS), "min_degrade_rms_dbfs": MIN_DEGRADE_RMS_DBFS,
                 "label": "echoes.degrade.is_noisy (SNR < 30 dB, impulsive noise, band-limiting, dropouts, "
@@ -616,6 +647,9 @@ def register(subparsers) -> None:
     p.add_argument("--channels", type=int, nargs=3, default=None, metavar="C",
                    help="output channels of the three convolutions (default 8 16 32)")
     p.add_argument("--hidden", type=int, default=None, help="width of the hidden fully connected layer (default 32)")
+    p.add_argument("--timbre", type=float, default=0.0, metavar="P",
+                   help="probability of the timbre augmentation (random tilt and resonance, clean and "
+                        "noisy examples alike; default 0)")
     p.set_defaults(func=_run)
 
 
@@ -629,6 +663,6 @@ def _run(args: argparse.Namespace) -> int:
                 examples_per_epoch=args.examples, val_examples=args.val_examples, batch_size=args.batch_size,
                 lr=args.lr, workers=args.workers, device=args.device, noise_dir=args.noise_dir,
                 holdout_piano=args.holdout_piano, limit_clips=args.limit_clips, max_seconds=args.max_seconds,
-                init=args.init)
+                init=args.init, timbre=args.timbre)
     print(f"trained {args.epochs} epochs in {rec['seconds']:.0f} s; best epoch {rec['best_epoch']}")
     return 0
