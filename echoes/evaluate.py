@@ -21,7 +21,8 @@ Protocols (stated again beside every number in results.md):
   (optional package ``visqol-python``, audio mode, both signals resampled to 48 kHz and scaled
   by one gain that brings the reference's peak to -1 dBFS; see
   :func:`echoes.metrics.visqol_moslqo`), and speed.
-- Inpainting: gaps of 10–500 ms at random non-silent places in test pieces; gap SNR inside the
+- Inpainting: gaps of 10–500 ms at random non-silent places in test pieces (training pianos, and
+  again on the held-out piano); gap SNR inside the
   gaps (:func:`echoes.inpaint.evaluate_inpainting`).
 
 ``--quick`` uses a few synthetic piano-like clips instead (no corpus, no downloads, under a
@@ -419,6 +420,11 @@ def render_markdown(r: dict[str, Any]) -> str:
     if inp and inp.get("table_md"):
         L.append("\n### Inpainting: gap SNR (dB) by gap length\n")
         L.append(inp["table_md"])
+    hpi = r.get("inpaint_heldout_piano")
+    if hpi and hpi.get("table_md"):
+        L.append("\nThe same on the held-out piano (test pieces played on the piano no training piece was "
+                 "played on; same seed and placement rule):\n")
+        L.append(hpi["table_md"])
     if r.get("plots"):
         L.append("\n" + " ".join(f"![{p}]({p})" for p in r["plots"]))
     L.append(f"\nThe whole run took {r['seconds']:.0f} s.")
@@ -429,11 +435,13 @@ INPAINT_NAMES = {"zero": "zero-fill", "linear": "linear", "lpc": "paper LPC (Bur
                  "burg2": "two-sided Burg LSAR", "similarity": "similarity (long gaps)", "auto": "automatic choice"}
 
 
-def _inpaint_section(pieces: list[np.ndarray], quick: bool, seed: int, gaps_per_signal: int = 4) -> dict[str, Any]:
-    """Gap SNR by method and length, detection scores, and the markdown table."""
+def _inpaint_section(pieces: list[np.ndarray], quick: bool, seed: int, gaps_per_signal: int = 4,
+                     detection: bool = True) -> dict[str, Any]:
+    """Gap SNR by method and length, detection scores (``detection``), and the markdown table."""
     from echoes import inpaint
 
-    res = inpaint.evaluate_inpainting(pieces, EVAL_RATE, quick=quick, seed=seed, gaps_per_signal=gaps_per_signal)
+    res = inpaint.evaluate_inpainting(pieces, EVAL_RATE, quick=quick, seed=seed, gaps_per_signal=gaps_per_signal,
+                                      detection=detection)
     snr = res["gap_snr"]
     lengths = sorted({ms for per in snr.values() for ms in per}, key=float)
     rows = ["| method | " + " | ".join(f"{float(ms):g} ms" for ms in lengths) + " |",
@@ -481,9 +489,10 @@ def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = Non
     log.info("classifier on %d clips", len(mat["clips"]))
     results["classifier"] = eval_classifier(mat["clips"], weights=weights, noise_dir=noise_dir,
                                             noise_split="train", seed=seed)
+    hp = None
     if not quick:
         try:
-            hp = test_material(corpus=corpus, quick=False, n_clips=n_clips // 2, n_pieces=0, seed=seed,
+            hp = test_material(corpus=corpus, quick=False, n_clips=n_clips // 2, n_pieces=6, seed=seed,
                                heldout_piano=True)
             results["classifier_harder_piano"] = eval_classifier(hp["clips"], weights=weights, noise_dir=noise_dir,
                                                                  noise_split="train", seed=seed + 1)
@@ -498,6 +507,9 @@ def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = Non
                                       input_snrs=(0.0, 10.0) if quick else (-5.0, 0.0, 5.0, 10.0, 20.0))
     log.info("inpainting on %d pieces", len(mat["pieces"]))
     results["inpaint"] = _inpaint_section(mat["pieces"], quick, seed)
+    if not quick and hp is not None and hp["pieces"]:
+        log.info("inpainting on %d held-out-piano pieces", len(hp["pieces"]))
+        results["inpaint_heldout_piano"] = _inpaint_section(hp["pieces"], quick, seed, detection=False)
     results["plots"] = _plots(results, out)
     results["seconds"] = round(time.perf_counter() - t0, 1)
     (out / "results.json").write_text(json.dumps(results, indent=2, default=json_default) + "\n")
