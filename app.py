@@ -126,7 +126,9 @@ def restore(
 
 def _verdict_text(rep: dict) -> str:
     p = rep["p_noisy"]
-    head = (f"**Verdict: {rep['verdict'].upper()}** (p(noisy) = {p:.3f})")
+    n_drop = len(rep.get("dropouts", []))
+    why = f"; {n_drop} dropout(s) found" if n_drop else ""
+    head = f"**Verdict: {rep['verdict'].upper()}** (p(noisy) = {p:.3f}{why})"
     frac = rep.get("denoised_fraction", 0.0)
     if frac == 0:
         what = "Nothing was de-noised: the audio passes through unchanged" + (

@@ -54,6 +54,7 @@ def test_handler_on_each_example(path: Path) -> None:
         assert "NOISY" in verdict
     if path.stem.startswith("gaps"):
         assert "gap(s) filled" in verdict
+        assert "NOISY" in verdict and "dropout(s) found" in verdict
 
 
 def test_handler_errors_are_gradio_errors(tmp_path: Path) -> None:
