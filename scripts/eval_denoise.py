@@ -18,7 +18,8 @@ split. Protocols, each clip seeded by its index:
 
 Metrics (:mod:`echoes.metrics`, all against the reference at 44.1 kHz): waveform SNR, SI-SDR,
 MAE, the paper's STFT L1 loss, ViSQOL v3 MOS-LQO (``--visqol``; PyPI ``visqol-python``, audio
-mode, signals resampled to 48 kHz), and speed as the realtime factor on this machine for
+mode, signals resampled to 48 kHz and scaled so that the reference peaks at -1 dBFS:
+:func:`echoes.metrics.visqol_moslqo`, as in ``echoes evaluate``), and speed as the realtime factor on this machine for
 these 5-s clips one at a time: audio seconds per wall second (depends on the load of the shared
 CPU, printed below the table) and per CPU-second of this process (with ``--threads 1``, what
 one idle core gives). ``noisereduce`` runs with its defaults (non-stationary gating) and with
@@ -103,13 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     cae = Denoiser.load("paper", a.weights)
     visqol = None
     if a.visqol:
-        try:
-            from visqol import VisqolApi
+        from echoes.metrics import visqol_available, visqol_moslqo
 
-            visqol = VisqolApi()
-            visqol.create(mode="audio")
-        except Exception as exc:  # noqa: BLE001 - optional metric
-            log.warning("ViSQOL unavailable (%s): skipped", exc)
+        if visqol_available():
+            visqol = visqol_moslqo
+        else:
+            log.warning("ViSQOL unavailable (pip install visqol-python): skipped")
     rate = a.rate
 
     def high_band(y: np.ndarray) -> np.ndarray:
@@ -143,10 +143,8 @@ def main(argv: list[str] | None = None) -> int:
             outs["default, high band kept 0 dB"] = outs["default"] + hb
             for name, est in outs.items():
                 m = all_metrics(ref, est, sample_rate=rate)
-                if visqol is not None:
-                    r48 = resample(ref.astype(np.float32), rate, 48_000).astype(np.float64)
-                    e48 = resample(est.astype(np.float32), rate, 48_000).astype(np.float64)
-                    m["visqol"] = float(visqol.measure_from_arrays(r48, e48, 48_000).moslqo)
+                if visqol is not None:  # the same score as `echoes evaluate` (48 kHz, reference peak -1 dBFS)
+                    m["visqol"] = visqol(ref, est, sample_rate=rate)
                 rows.setdefault((proto, name), []).append(m)
                 per_clip.append({"protocol": proto, "clip": cid, "piano": meta.get("piano"), "method": name, **m})
             log.info("%s %d/%d %s: in %.2f dB, default %.2f dB, CAE %.2f dB, noisereduce %.2f dB (SNR)", proto, i + 1,
