@@ -1171,7 +1171,8 @@ def degrade(
             noise = additive if additive is not None else np.zeros_like(reference)
             degraded = (reference + noise).astype(dtype)
     else:
-        degraded = finish(state.signal)
+        # the paths were mixed by a non-linear effect; noise added after it is still in the mix
+        degraded = finish(state.mix())
 
     def shaped(a):
         return None if a is None else (a[0] if x.ndim == 1 else a)

@@ -274,6 +274,29 @@ def audible_gaps(reference: np.ndarray, info: dict, *, floor_db: float = GAP_FLO
     return overall > 0 and inside >= overall * 10 ** (floor_db / 10)
 
 
+def parse_preset_weights(spec: str | dict[str, float] | None) -> dict[str, float]:
+    """:data:`PRESET_WEIGHTS` with the changes in ``spec`` (``"clicks=4,gaps=1"`` or a dict)."""
+    from echoes.degrade import PRESETS
+
+    out = dict(PRESET_WEIGHTS)
+    if not spec:
+        return out
+    items = spec.items() if isinstance(spec, dict) else (kv.split("=", 1) for kv in str(spec).split(",") if kv.strip())
+    for item in items:
+        try:
+            k, v = item
+            k, v = str(k).strip(), float(v)
+        except ValueError:
+            raise ParameterError(f"preset weights are NAME=W pairs separated by commas, got {spec!r}") from None
+        if k not in PRESETS or not (v >= 0 and math.isfinite(v)):
+            raise ParameterError(f"preset weight {k}={v}: the name must be one of {', '.join(PRESETS)} "
+                                 "and the weight a number >= 0")
+        out[k] = v
+    if sum(out.values()) <= 0:
+        raise ParameterError("the preset weights are all zero")
+    return out
+
+
 def make_example(
     clip: np.ndarray,
     rng: np.random.Generator,
@@ -284,12 +307,13 @@ def make_example(
     preset: str | None = None,
     augment: bool = True,
     probs: dict[str, float] | None = None,
+    preset_weights: dict[str, float] | None = None,
 ) -> tuple[np.ndarray, int, dict]:
     """One training or test example from a clean clip ``(samples,)`` at 22,050 Hz.
 
     Returns ``(audio float32 (samples,), label 0 clean | 1 noisy, record)``. A degraded example
     takes its label from :func:`echoes.degrade.is_noisy`; ``preset`` forces a preset; ``probs``
-    replaces :data:`CLEAN_AUG`.
+    replaces :data:`CLEAN_AUG` and ``preset_weights`` :data:`PRESET_WEIGHTS`.
     """
     from echoes import degrade as D
 
@@ -299,8 +323,9 @@ def make_example(
             return np.zeros_like(x, dtype=np.float32), 0, {"kind": "digital_silence"}
         y, done = augment_clean(x, rng, probs=probs) if augment else (x, [])
         return set_peak(y, rng), 0, {"kind": "clean", "augment": done}
-    names = list(PRESET_WEIGHTS)
-    w = np.array([PRESET_WEIGHTS[k] for k in names])
+    pw = preset_weights or PRESET_WEIGHTS
+    names = list(pw)
+    w = np.array([pw[k] for k in names], dtype=float)
     name = preset or names[int(rng.choice(len(names), p=w / w.sum()))]
     y, done = augment_clean(x, rng, skip=("codec", "noise_floor", "wow_alone", "soft_clip_alone"),
                             probs=probs) if augment else (x, [])
@@ -367,7 +392,7 @@ class ExampleSet(torch.utils.data.Dataset):
 
     def __init__(self, clips: np.ndarray, *, seed: int, n_examples: int, noise_dir: str | None,
                  noise_split: str = "train", augment: bool = True, presets: list[str] | None = None,
-                 probs: dict[str, float] | None = None) -> None:
+                 probs: dict[str, float] | None = None, preset_weights: dict[str, float] | None = None) -> None:
         self.clips, self.seed, self.n = clips, int(seed), int(n_examples)
         rms = np.sqrt(np.mean(np.asarray(clips, dtype=np.float64) ** 2, axis=1))
         self.loud = np.flatnonzero(20 * np.log10(np.maximum(rms, 1e-10)) > MIN_DEGRADE_RMS_DBFS)
@@ -376,6 +401,7 @@ class ExampleSet(torch.utils.data.Dataset):
         self.noise_dir, self.noise_split, self.augment = noise_dir, noise_split, augment
         self.presets = presets
         self.probs = probs
+        self.preset_weights = preset_weights
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -388,7 +414,7 @@ class ExampleSet(torch.utils.data.Dataset):
         preset = self.presets[(i // 2) % len(self.presets)] if self.presets else None
         y, label, _ = make_example(clip, rng, want_noisy=bool(i % 2), noise_dir=self.noise_dir,
                                    noise_split=self.noise_split, preset=preset, augment=self.augment,
-                                   probs=self.probs)
+                                   probs=self.probs, preset_weights=self.preset_weights)
         return torch.from_numpy(y), label
 
 
@@ -479,6 +505,7 @@ def train(
     init: str | Path | None = None,
     max_seconds: float | None = None,
     timbre: float = 0.0,
+    preset_weights: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Train and save ``out/classifier.{safetensors,json}``; returns the training record.
 
@@ -521,7 +548,8 @@ def train(
     if not 0.0 <= timbre <= 1.0:
         raise ParameterError(f"timbre must be a probability in [0, 1], got {timbre}")
     probs = {**CLEAN_AUG, "timbre": float(timbre)}
-    ds = ExampleSet(train_clips, seed=seed, n_examples=examples_per_epoch, probs=probs,
+    pw = parse_preset_weights(preset_weights)
+    ds = ExampleSet(train_clips, seed=seed, n_examples=examples_per_epoch, probs=probs, preset_weights=pw,
                     noise_dir=str(noise_dir) if noise_dir else None)
     val_ds = ExampleSet(val_clips, seed=seed + 1_000_003, n_examples=val_examples, probs=probs,
                         noise_dir=str(noise_dir) if noise_dir else None)
@@ -546,7 +574,7 @@ def train(
                 "pianos": pianos, "holdout_piano": holdout_piano, "clip_seconds": 5.0, "sample_rate": SR,
                 "noise_dir": str(noise_dir) if noise_dir else None, "noise_split": "train",
                 "examples_per_epoch": examples_per_epoch, "clean_share": 0.5,
-                "preset_weights": PRESET_WEIGHTS, "clean_augmentations": probs,
+                "preset_weights": pw, "clean_augmentations": probs,
                 "codec_after_degrade": P_CODEC_AFTER, "digital_silence": P_DIGITAL_SILENCE,
                 "peak_dbfs": list(PEAK_DBFS), "min_degrade_rms_dbfs": MIN_DEGRADE_RMS_DBFS,
                 "label": "echoes.degrade.is_noisy (SNR < 30 dB, impulsive noise, band-limiting, dropouts, "
@@ -650,6 +678,9 @@ def register(subparsers) -> None:
     p.add_argument("--timbre", type=float, default=0.0, metavar="P",
                    help="probability of the timbre augmentation (random tilt and resonance, clean and "
                         "noisy examples alike; default 0)")
+    p.add_argument("--preset-weights", default=None, metavar="NAME=W,...",
+                   help="change the relative weights of the presets for degraded training examples "
+                        f"(default {','.join(f'{k}={v:g}' for k, v in PRESET_WEIGHTS.items())})")
     p.set_defaults(func=_run)
 
 
@@ -663,6 +694,6 @@ def _run(args: argparse.Namespace) -> int:
                 examples_per_epoch=args.examples, val_examples=args.val_examples, batch_size=args.batch_size,
                 lr=args.lr, workers=args.workers, device=args.device, noise_dir=args.noise_dir,
                 holdout_piano=args.holdout_piano, limit_clips=args.limit_clips, max_seconds=args.max_seconds,
-                init=args.init, timbre=args.timbre)
+                init=args.init, timbre=args.timbre, preset_weights=args.preset_weights)
     print(f"trained {args.epochs} epochs in {rec['seconds']:.0f} s; best epoch {rec['best_epoch']}")
     return 0

@@ -226,6 +226,23 @@ def test_examples_are_deterministic_and_labelled():
         assert label == 1 and rec["preset"] == preset
 
 
+def test_preset_weights_steer_the_degraded_examples():
+    from echoes import train_classifier as T
+    from echoes.errors import ParameterError
+
+    w = T.parse_preset_weights("clicks=1,paper=0,gramophone=0,hiss=0,gaps=0,mild=0")
+    assert w == {**{k: 0.0 for k in T.PRESET_WEIGHTS}, "clicks": 1.0}
+    assert T.parse_preset_weights(None) == T.PRESET_WEIGHTS
+    for bad in ("clicks", "nope=1", "clicks=-1", "clicks=x"):
+        with pytest.raises(ParameterError):
+            T.parse_preset_weights(bad)
+    clip = piece(seed=15)
+    rng = np.random.default_rng(2)
+    for _ in range(4):
+        _, label, rec = T.make_example(clip, rng, want_noisy=True, noise_dir=None, preset_weights=w)
+        assert label == 1 and rec["preset"] == "clicks"
+
+
 def test_clean_augmentations_stay_clean_by_definition():
     from echoes import degrade as D
     from echoes import train_classifier as T

@@ -177,6 +177,17 @@ def test_nonlinear_reports_no_decomposition():
     assert np.max(np.abs(y)) <= np.max(np.abs(x)) * 1.2
 
 
+def test_noise_added_after_a_nonlinear_effect_is_kept():
+    # the gramophone chain clips first and adds the surface noise after: that noise must be heard
+    x = piano_like()
+    clipped, _ = D.degrade(x, SR, preset=D.SoftClip(drive_db=(6.0, 6.0), asymmetry=(0.0, 0.0)), seed=0)
+    y, info = D.degrade(x, SR, preset=D.Chain([D.SoftClip(drive_db=(6.0, 6.0), asymmetry=(0.0, 0.0)),
+                                               D.Hiss(snr_db=10.0)]), seed=0)
+    assert info["reference"] is None and info["noisy"]
+    snr = 10 * np.log10(np.sum(clipped.astype(np.float64) ** 2) / np.sum((y - clipped).astype(np.float64) ** 2))
+    assert abs(snr - 10.0) < 0.5
+
+
 def test_band_limit_response():
     p = {"highpass_hz": 200.0, "highpass_order": 2, "lowpass_hz": 4000.0, "lowpass_order": 4, "resonances": []}
     f = np.array([20.0, 200.0, 1000.0, 4000.0, 10000.0])
