@@ -56,7 +56,7 @@ PAPER_CLAIMS = {
     "inpainting": "seamless",
 }
 EVAL_RATE = 44_100
-DENOISE_METHODS = ("do-nothing", "noisereduce", "paper CAE", "default")
+DENOISE_METHODS = ("do-nothing", "noisereduce", "noisereduce (stationary)", "paper CAE", "default")
 
 
 # ------------------------------------------------------------------------------------------
@@ -217,7 +217,11 @@ def _methods(weights, device: str) -> dict[str, Any]:
     try:
         import noisereduce
 
+        # its defaults (non-stationary gating: what most people call) and stationary gating (a
+        # noise profile from the whole clip: kinder to sustained piano notes)
         out["noisereduce"] = lambda y: noisereduce.reduce_noise(y=y, sr=EVAL_RATE).astype(np.float32)
+        out["noisereduce (stationary)"] = lambda y: noisereduce.reduce_noise(
+            y=y, sr=EVAL_RATE, stationary=True).astype(np.float32)
     except ImportError:
         log.warning("noisereduce is not installed: its column stays empty (pip install noisereduce)")
     paper = Denoiser.load("paper", weights, device=device)

@@ -286,8 +286,13 @@ def train(
     lr_paper: float | None = 5e-4,
     half: bool = True,
     mix: dict[str, float] | None = None,
+    model_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train the named de-noisers (``"paper"``, ``"default"``) and save them into ``out``."""
+    """Train the named de-noisers (``"paper"``, ``"default"``) and save them into ``out``.
+
+    ``model_kwargs`` sizes the default model (:class:`echoes.models.complex_unet.ComplexUNet`'s
+    arguments); with ``init`` the sizes of the starting checkpoint are kept.
+    """
     from echoes.checkpoint import git_commit, save_model
     from echoes.spectral import PAPER_STFT
 
@@ -316,14 +321,16 @@ def train(
     log.info("train clips %d, val clips %d, noise %s", len(train_clips), len(val_clips), nd)
     vx, vt = validation_set(val_clips, seed=seed, noise_dir=nd, count=val_count)
 
-    nets = {m: build(m).to(dev) for m in models}
+    if init and not any((Path(init) / f"{FILES[m]}.json").is_file() for m in models):
+        raise ParameterError(f"--init '{init}' holds none of {', '.join(FILES[m] + '.json' for m in models)}")
+    nets = {m: build(m, model_kwargs if m == "default" else None).to(dev) for m in models}
     inits: dict[str, dict] = {}
     for m in models:
         if init and (Path(init) / f"{FILES[m]}.json").is_file():
             from echoes.checkpoint import load_model
 
             net0, cfg0 = load_model(init, FILES[m], map_location=dev)
-            nets[m].load_state_dict(net0.state_dict())
+            nets[m] = net0.float().to(dev).train()  # the checkpoint's own sizes
             tr0 = cfg0.get("training", {})
             prev_total = tr0.get("total_steps") or (tr0.get("steps") or 0) + ((tr0.get("init") or {}).get("steps") or 0)
             inits[m] = {"from": f"{init}/{FILES[m]}", "sha256": cfg0.get("sha256"), "total_steps": prev_total,
@@ -443,6 +450,9 @@ def register(sub) -> None:
     p.add_argument("--float32", action="store_true", help="save float32 weights (default float16: half the size)")
     p.add_argument("--mix", default=None, metavar="K=W,...",
                    help="shares of example kinds, e.g. paper=0.3,gramophone=0.6,mild=0.05,clean=0.05")
+    p.add_argument("--channels", type=int, nargs="+", default=None, metavar="C",
+                   help="default model: feature maps per encoder level (default 12 16 24 32)")
+    p.add_argument("--bottleneck", type=int, default=None, help="default model: width of the temporal bottleneck (default 256)")
     p.set_defaults(func=_main)
 
 
@@ -459,5 +469,6 @@ def _main(args: argparse.Namespace) -> int:
     train(data=args.data, out=args.out, models=models, seed=args.seed, steps=args.steps, minutes=args.minutes,
           batch_size=args.batch_size, lr=args.lr, workers=args.workers, device=args.device,
           noise_dir=args.noise_dir, val_count=args.val_count, val_every=args.val_every,
-          limit_clips=args.limit_clips, init=args.init, lr_paper=args.lr_paper, half=not args.float32, mix=mix)
+          limit_clips=args.limit_clips, init=args.init, lr_paper=args.lr_paper, half=not args.float32, mix=mix,
+          model_kwargs={k: v for k, v in (("channels", args.channels), ("bottleneck", args.bottleneck)) if v} or None)
     return 0
