@@ -451,8 +451,10 @@ def register(sub) -> None:
     p.add_argument("--mix", default=None, metavar="K=W,...",
                    help="shares of example kinds, e.g. paper=0.3,gramophone=0.6,mild=0.05,clean=0.05")
     p.add_argument("--channels", type=int, nargs="+", default=None, metavar="C",
-                   help="default model: feature maps per encoder level (default 12 16 24 32)")
-    p.add_argument("--bottleneck", type=int, default=None, help="default model: width of the temporal bottleneck (default 256)")
+                   help="default model: feature maps per encoder level "
+                        "(default 12 16 24 32; the shipped weights: 16 24 32 48)")
+    p.add_argument("--bottleneck", type=int, default=None,
+                   help="default model: width of the temporal bottleneck (default 256; the shipped weights: 384)")
     p.set_defaults(func=_main)
 
 

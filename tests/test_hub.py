@@ -30,6 +30,26 @@ def test_save_load_gives_identical_outputs(tmp_path: Path) -> None:
     assert cfg["training"] == {"seed": 0}
 
 
+def test_int8_checkpoint_is_small_and_close(tmp_path: Path) -> None:
+    from echoes.models.complex_unet import ComplexUNet
+
+    torch.manual_seed(0)
+    m = ComplexUNet(channels=(8, 8, 8, 8), bottleneck=64).eval()
+    checkpoint.save_model(m, tmp_path / "f32", "denoiser")
+    checkpoint.save_model(m, tmp_path / "q8", "denoiser", quantize="int8")
+    f32, q8 = (tmp_path / d / "denoiser.safetensors" for d in ("f32", "q8"))
+    assert q8.stat().st_size < 0.35 * f32.stat().st_size
+    loaded, cfg = checkpoint.load_model(tmp_path / "q8", "denoiser")
+    assert cfg["quantization"]["scheme"] == "int8" and cfg["quantization"]["tensors"] >= 3
+    assert cfg["parameters"] == sum(p.numel() for p in m.parameters())
+    for (k, a), b in zip(m.state_dict().items(), loaded.state_dict().values()):
+        # per-channel int8: every weight within half a quantisation step of its channel's scale
+        step = a.abs().amax(dim=tuple(range(1, a.dim())), keepdim=True) / 127 if a.dim() >= 2 else 0 * a
+        assert torch.all((a - b).abs() <= step / 2 + 1e-6), k
+    with pytest.raises(ValueError):
+        checkpoint.save_model(m, tmp_path / "bad", "denoiser", quantize="int4")
+
+
 def test_bad_checksum_is_refused(tmp_path: Path) -> None:
     _save(tmp_path)
     st = tmp_path / "classifier.safetensors"

@@ -21,18 +21,21 @@ makes twice the channels, interleaved into twice the bins: much faster on a CPU 
 ``ConvTranspose2d``) and additive skips; its last level makes the filter coefficients directly
 at full resolution. Everything is ``Conv2d``/``Conv1d``, so the CPU path runs on oneDNN.
 
-Default size: 2,089,724 parameters (stored as float16: 4.2 MB), 6.9 M multiply-adds per frame
-(``macs_per_frame()``; one frame = 23.2 ms of audio). Measured: 60 s of 44.1 kHz audio through
-:class:`echoes.denoise.Denoiser` (resampling and chunking included) takes about 0.53 to 0.75 s
-of CPU time on one thread of this project's 2-core machine (80 to 114x realtime per core;
-``scripts/bench_denoise.py --threads 1``), and 0.081 s on an H100 in batches of 16 (740x).
+Sizes. The class's defaults (channels 12 16 24 32, bottleneck 256) make 2,089,724 parameters
+and 6.9 M multiply-adds per frame (``macs_per_frame()``; one frame = 23.2 ms of audio). The
+shipped weights (``weights/denoiser.*``, since 2026-11-25) use channels 16 24 32 48 and a
+384-wide bottleneck: 4,688,436 parameters, 13.8 M multiply-adds per frame, stored as int8 with
+per-channel scales (4.7 MB; ``scripts/quantize_weights.py``: 0.004 dB from the float16 original).
+Measured with the shipped size: 60 s of 44.1 kHz audio through
+:class:`echoes.denoise.Denoiser` (resampling and chunking included) takes 0.41 s on this
+project's 2-core machine with 2 threads (146x realtime, ``echoes bench``; 0.84 s of CPU time on
+one thread, 71x per core) and 0.073 s on an H100 (826x, ``echoes bench --device cuda``).
 
-Trained weights (``weights/denoiser.*``) on the held-out test split at 44.1 kHz
-(``scripts/eval_denoise.py``, 40 clips): 0 dB white noise -> 14.4 dB SNR (the paper's CAE:
-14.4 dB); gramophone chain with unseen noise clips: SI-SDR 10.2 -> 18.6 dB (+8.3; the CAE
-+5.5); clean input comes back at 62 dB SNR (the CAE's: 23 dB). The deep filter has not, at this size and
-training budget, beaten the magnitude mask on white noise: its gains are on realistic noise
-and on leaving clean audio alone.
+Shipped weights on the held-out test split at 44.1 kHz (``echoes evaluate``, 24 clips):
+0 dB white noise -> 16.2 dB SNR (the paper's CAE: 14.1 dB); gramophone chain with unseen noise
+clips: SI-SDR gain +10.2 dB (the CAE: +5.9); clean input comes back at 59 dB SNR (the band
+above 11 kHz is dropped). The previous 2.09 M-parameter weights reached 14.9 dB and +8.8 dB on
+the same clips: the wider model and its longer training (docs/RETRAIN.md) gained 1.3 dB.
 """
 
 from __future__ import annotations
