@@ -132,7 +132,6 @@ def eval_classifier(clips: list[np.ndarray], *, weights=None, noise_dir=None, no
     """
     from echoes.classify import Classifier
     from echoes.degrade import PRESETS, degrade, is_noisy
-
     from echoes.train_classifier import audible_gaps
 
     clf = Classifier.load(weights)
@@ -153,10 +152,12 @@ def eval_classifier(clips: list[np.ndarray], *, weights=None, noise_dir=None, no
         for k, preset in enumerate(PRESETS):
             # Dropouts or level drops that fall where the clip is silent change nothing: no
             # listener (or classifier) can hear them, so such draws are replaced by the next
-            # seed, as in training (counted in ``redrawn``).
+            # seed, as in training (counted in ``redrawn``). Seeds never repeat across clips,
+            # presets, attempts and the three tests (seed, seed + 1, seed + 2) up to 10,000 clips.
             for attempt in range(20):
-                y, info = degrade(x, EVAL_RATE, preset=preset, seed=seed * 1000 + i * 10 + k + 7919 * attempt,
-                                  noise_dir=noise_dir, noise_split=noise_split)
+                draw = seed * 10_000_000 + attempt * 100_000 + i * 10 + k
+                y, info = degrade(x, EVAL_RATE, preset=preset, seed=draw, noise_dir=noise_dir,
+                                  noise_split=noise_split)
                 if audible_gaps(x, info):
                     break
                 redrawn[preset] = redrawn.get(preset, 0) + 1
