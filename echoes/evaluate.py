@@ -56,7 +56,6 @@ PAPER_CLAIMS = {
     "inpainting": "seamless",
 }
 EVAL_RATE = 44_100
-DENOISE_METHODS = ("do-nothing", "noisereduce", "noisereduce (stationary)", "paper CAE", "default")
 
 
 # ------------------------------------------------------------------------------------------

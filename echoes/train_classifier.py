@@ -551,6 +551,7 @@ def train(
     pw = parse_preset_weights(preset_weights)
     ds = ExampleSet(train_clips, seed=seed, n_examples=examples_per_epoch, probs=probs, preset_weights=pw,
                     noise_dir=str(noise_dir) if noise_dir else None)
+    # validation keeps the default preset weights, so runs with different --preset-weights compare
     val_ds = ExampleSet(val_clips, seed=seed + 1_000_003, n_examples=val_examples, probs=probs,
                         noise_dir=str(noise_dir) if noise_dir else None)
     loader_kw: dict[str, Any] = dict(batch_size=batch_size, num_workers=workers,

@@ -321,22 +321,22 @@ def train(
     log.info("train clips %d, val clips %d, noise %s", len(train_clips), len(val_clips), nd)
     vx, vt = validation_set(val_clips, seed=seed, noise_dir=nd, count=val_count)
 
-    if init and not any((Path(init) / f"{FILES[m]}.json").is_file() for m in models):
+    from_init = [m for m in models if init and (Path(init) / f"{FILES[m]}.json").is_file()]
+    if init and not from_init:
         raise ParameterError(f"--init '{init}' holds none of {', '.join(FILES[m] + '.json' for m in models)}")
     nets = {m: build(m, model_kwargs if m == "default" else None).to(dev) for m in models}
     inits: dict[str, dict] = {}
-    for m in models:
-        if init and (Path(init) / f"{FILES[m]}.json").is_file():
-            from echoes.checkpoint import load_model
+    for m in from_init:
+        from echoes.checkpoint import load_model
 
-            net0, cfg0 = load_model(init, FILES[m], map_location=dev)
-            nets[m] = net0.float().to(dev).train()  # the checkpoint's own sizes
-            tr0 = cfg0.get("training", {})
-            prev_total = tr0.get("total_steps") or (tr0.get("steps") or 0) + ((tr0.get("init") or {}).get("steps") or 0)
-            inits[m] = {"from": f"{init}/{FILES[m]}", "sha256": cfg0.get("sha256"), "total_steps": prev_total,
-                        "steps": cfg0.get("training", {}).get("steps"),
-                        "training": {k: v for k, v in cfg0.get("training", {}).items() if k not in ("history", "init")}}
-            log.info("%s starts from %s (%s steps)", m, init, inits[m]["steps"])
+        net0, cfg0 = load_model(init, FILES[m], map_location=dev)
+        nets[m] = net0.float().to(dev).train()  # the checkpoint's own sizes
+        tr0 = cfg0.get("training", {})
+        prev_total = tr0.get("total_steps") or (tr0.get("steps") or 0) + ((tr0.get("init") or {}).get("steps") or 0)
+        inits[m] = {"from": f"{init}/{FILES[m]}", "sha256": cfg0.get("sha256"), "total_steps": prev_total,
+                    "steps": tr0.get("steps"),
+                    "training": {k: v for k, v in tr0.items() if k not in ("history", "init")}}
+        log.info("%s starts from %s (%s steps)", m, init, inits[m]["steps"])
     lrs = {m: (lr_paper if m == "paper" and lr_paper is not None else lr) for m in models}
     opts = {m: torch.optim.AdamW(n.parameters(), lr=lrs[m], weight_decay=1e-5) for m, n in nets.items()}
     best: dict[str, tuple[float, dict, dict]] = {}
