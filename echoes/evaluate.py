@@ -458,13 +458,32 @@ INPAINT_NAMES = {"zero": "zero-fill", "linear": "linear", "lpc": "paper LPC (Bur
                  "burg2": "two-sided Burg LSAR", "similarity": "similarity (long gaps)", "auto": "automatic choice"}
 
 
-def _inpaint_section(pieces: list[np.ndarray], quick: bool, seed: int, gaps_per_signal: int = 4,
+def paired_difference(a: list[float], b: list[float], *, seed: int = 0, n_boot: int = 10_000) -> dict[str, Any]:
+    """Mean of ``a[i] - b[i]`` (dB, the same gaps filled two ways) with a 95 % bootstrap
+    interval (percentile, resampling gaps with replacement, seeded)."""
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    if d.size == 0:
+        return {"mean_db": None, "ci95_db": None, "n": 0}
+    rng = np.random.default_rng(seed)
+    boots = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return {"mean_db": float(d.mean()), "ci95_db": [float(lo), float(hi)], "n": int(d.size)}
+
+
+#: Gaps per piece and length in ``evaluate``: long gaps (slow to fill) and short ones.
+INPAINT_GAPS_PER_PIECE = 4
+INPAINT_SHORT_GAPS_PER_PIECE = 12
+
+
+def _inpaint_section(pieces: list[np.ndarray], quick: bool, seed: int,
+                     gaps_per_signal: int = INPAINT_GAPS_PER_PIECE,
+                     short_gaps_per_signal: int = INPAINT_SHORT_GAPS_PER_PIECE,
                      detection: bool = True) -> dict[str, Any]:
     """Gap SNR by method and length, detection scores (``detection``), and the markdown table."""
     from echoes import inpaint
 
     res = inpaint.evaluate_inpainting(pieces, EVAL_RATE, quick=quick, seed=seed, gaps_per_signal=gaps_per_signal,
-                                      detection=detection)
+                                      short_gaps_per_signal=short_gaps_per_signal, detection=detection)
     snr = res["gap_snr"]
     lengths = sorted({ms for per in snr.values() for ms in per}, key=float)
     rows = ["| method | " + " | ".join(f"{float(ms):g} ms" for ms in lengths) + " |",
@@ -475,6 +494,28 @@ def _inpaint_section(pieces: list[np.ndarray], quick: bool, seed: int, gaps_per_
     n = {ms: next(iter(snr.values())).get(ms, {}).get("n") for ms in lengths}
     rows.append("\nMean gap SNR in dB over " + ", ".join(f"{n[ms]} gaps of {float(ms):g} ms" for ms in lengths)
                 + " (signal energy over error energy inside each gap, capped at 60 dB).")
+    # the same gaps filled by two methods: the mean difference and its 95 % bootstrap interval
+    res["paired_vs_janssen"] = {}
+    if "janssen" in snr:
+        diffs = []
+        for m in ("burg2", "auto"):
+            if m not in snr:
+                continue
+            res["paired_vs_janssen"][m] = {
+                ms: paired_difference(snr[m][ms]["per_gap_db"], snr["janssen"][ms]["per_gap_db"], seed=seed)
+                for ms in lengths if ms in snr[m] and ms in snr["janssen"]}
+            cells = []
+            for ms in lengths:
+                pdiff = res["paired_vs_janssen"][m].get(ms)
+                cells.append("–" if not pdiff or pdiff["mean_db"] is None else
+                             f"{pdiff['mean_db']:+.1f} [{pdiff['ci95_db'][0]:+.1f}, {pdiff['ci95_db'][1]:+.1f}]")
+            diffs.append(f"| {INPAINT_NAMES.get(m, m)} − Janssen | " + " | ".join(cells) + " |")
+        if diffs:
+            rows.append("\nPaired difference from Janssen on the same gaps (dB; mean and 95 % bootstrap interval "
+                        "over gaps):\n")
+            rows.append("| method | " + " | ".join(f"{float(ms):g} ms" for ms in lengths) + " |")
+            rows.append("|---|" + "---:|" * len(lengths))
+            rows.extend(diffs)
     det = res.get("detection")
     if det:
         rows.append(f"\nGap detection on {det['dropouts_planted']} planted dropouts of 5–100 ms: precision "

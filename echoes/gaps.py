@@ -14,9 +14,11 @@ Two kinds are found, on ``(samples,)`` or ``(channels, samples)`` float audio at
     set by ``sensitivity``) within 2 ms on both sides.
 ``level-drop``
     A dip of at least ``min_ms`` where the 1-ms RMS level falls by 30 dB or more (at
-    sensitivity 0.5) below the level of the 5 ms before it within about 2 ms, stays down, and
-    comes back as fast to a level at least as far above the dip; at most 1 s long. Dips in
-    near-silence are ignored.
+    sensitivity 0.5) below the level of the 5 ms before it within about 2 ms, and comes back
+    as fast (30 dB or more under the 5 ms after it); at most 1 s long. Inside, every frame but
+    the edge ones stays at least 10 dB under the sound on both sides (the music inside may get
+    louder: only the edges must be sudden). Dips in near-silence are ignored, and so is a dip
+    to digital silence after faint sound (a rest a renderer or a noise gate cut to zero).
 
 Channels are searched separately and the spans merged: a gap found in any channel is a gap
 of the recording, and :func:`echoes.inpaint.fill_gaps` fills every channel over that span.
@@ -38,6 +40,10 @@ ZERO_DB = -72.0
 #: Longest level drop (seconds) still called a gap; longer dips are left alone.
 MAX_LEVEL_DROP_S = 1.0
 
+
+#: Every frame inside a level drop (but its edge frames) is at least this far (dB) under the
+#: level on both sides of it; its edges fall and rise by the full depth.
+DIP_MARGIN_DB = 10.0
 
 #: The sound beside a gap may be at most this far (dB) below the sound 10-20 ms further out.
 FADE_DB = 15.0
@@ -102,31 +108,50 @@ def _detect_channel(x: np.ndarray, sr: int, sensitivity: float, min_len: int) ->
     db = 20 * np.log10(np.maximum(env, 1e-12))
     depth = 30.0 - 10.0 * (sensitivity - 0.5)  # 35 dB at 0 .. 25 dB at 1
     audible_db = 20 * np.log10(audible)
-    # level before frame i: the loudest of frames i-6..i-2 (frame i-1 may straddle the edge)
+    zero_db = 20 * np.log10(eps)
+    # level before frame i: the loudest of frames i-6..i-2 (frame i-1 may straddle the edge);
+    # level after frame i: the loudest of frames i+2..i+6
     win = np.lib.stride_tricks.sliding_window_view(db, 5).max(axis=1)
     pre_lvl = np.full(nf, -np.inf)
     pre_lvl[6:] = win[: nf - 6]
-    down = db <= pre_lvl - depth
+    post_lvl = np.full(nf, -np.inf)
+    post_lvl[: nf - 6] = win[2:]
+    down = db <= pre_lvl - depth  # `depth` under the level just before: a sudden fall
+    up = db <= post_lvl - depth  # `depth` under the level just after: a sudden rise
     falls = np.flatnonzero(down & ~np.concatenate([[False], down[:-1]]))
+    rise_ends = np.flatnonzero(up & ~np.concatenate([up[1:], [False]]))
     min_frames = max(1, min_len // fl - 1)  # the edge frames are partly inside the dip
     max_frames = int(MAX_LEVEL_DROP_S * 1000)
     for a in falls:
         pre = pre_lvl[a]
         if pre < audible_db or a < 20:
             continue
-        # the dip lasts until the level is back within `depth` of the level before it
-        ahead = db[a + 1 : a + 1 + max_frames + 1] > pre - depth
-        if not ahead.any():
+        # the dip ends with the first sudden rise after the fall (the music inside the dip
+        # may get louder than `depth` under the level before it: only the edges are sudden)
+        j = int(np.searchsorted(rise_ends, a))
+        if j == rise_ends.size:
             continue
-        b = a + 1 + int(np.argmax(ahead))
+        r = int(rise_ends[j])
+        b = r + 1
         if b - a < min_frames or b - a > max_frames or b + 20 > nf:
             continue
-        inside = db[a:b].max()
-        post = db[b + 1 : b + 6].max()
-        if post < audible_db or post - inside < depth:
+        # the dip's level: its frames but the first and last, which may hold part of a ramp
+        inside = (db[a + 1 : b - 1] if b - a >= 3 else db[a:b]).max()
+        if inside <= zero_db and pre < audible_db + 10.0:
+            # near-zero throughout after faint sound: a rest cut to digital silence (a
+            # renderer's or a noise gate's), unless the sound before it was clearly audible
             continue
-        # sudden: the frames just outside the straddling ones are already at the outer level
-        if db[a - 2] < pre - 12.0 or db[b + 1] < post - 12.0:
+        post = post_lvl[r]
+        # inside sound on both sides, and the whole dip clearly under both
+        if post < audible_db or inside > min(pre, post) - DIP_MARGIN_DB:
+            continue
+        # sudden: the two frames just outside the straddling ones already reach the outer level
+        # (one 1-ms frame alone may catch a quiet part of a low note's cycle); into digital
+        # silence the frame right before the fall must, or a damper's release cut to zero
+        # between notes would count
+        if max(db[a - 3], db[a - 2]) < pre - 12.0 or max(db[b + 1], db[b + 2]) < post - 12.0:
+            continue
+        if inside <= zero_db and (db[a - 2] < pre - 12.0 or db[b] < post - 12.0):
             continue
         # not the end of a fade or a damped note (nor the start of a fade-in)
         if pre < db[a - 20 : a - 10].max() - FADE_DB:

@@ -49,3 +49,15 @@ def test_denoise_table_without_visqol(monkeypatch: pytest.MonkeyPatch) -> None:
                                    "denoise": res, "seconds": 1.0})
     line = next(ln for ln in md.splitlines() if ln.startswith("| do-nothing |"))
     assert line.split("|")[7].strip() == "–"
+
+
+def test_paired_difference_interval() -> None:
+    rng = np.random.default_rng(1)
+    b = rng.normal(15.0, 4.0, 200)
+    same = evaluate.paired_difference(list(b + 1.0), list(b))  # a constant 1 dB better
+    assert same["mean_db"] == pytest.approx(1.0) and same["ci95_db"] == pytest.approx([1.0, 1.0])
+    noisy = evaluate.paired_difference(list(b + 1.0 + rng.normal(0.0, 2.0, 200)), list(b), seed=3)
+    lo, hi = noisy["ci95_db"]
+    assert lo < noisy["mean_db"] < hi and 0.3 < hi - lo < 1.5  # about 2 * 1.96 * 2 / sqrt(200) = 0.55
+    assert lo < 1.0 < hi and noisy["n"] == 200
+    assert evaluate.paired_difference([], [])["mean_db"] is None

@@ -190,6 +190,36 @@ def test_detection_of_a_zero_run_in_one_channel_and_a_level_drop():
     assert found[0].length <= (b - a) + 4 * SR // 1000
 
 
+def test_level_drop_with_a_loud_chord_inside_is_found_whole():
+    # a quiet passage, then a 40 dB level drop during which a louder chord enters (20 dB up,
+    # not itself a sudden edge): inside the dip the chord is only ~20 dB under the quiet
+    # level before the drop, yet the drop's edges are sudden and 40 dB deep
+    t = np.arange(int(2.0 * SR)) / SR
+    x = 0.02 * np.sin(2 * np.pi * 261.6 * t)
+    loud = t >= 1.02
+    x[loud] = 0.2 * np.sin(2 * np.pi * 196.0 * t[loud]) + 0.12 * np.sin(2 * np.pi * 311.1 * t[loud])
+    a, b = int(1.0 * SR), int(1.1 * SR)
+    x[a:b] *= 0.01
+    found = detect_gaps(x.astype(np.float32), SR)
+    assert len(found) == 1 and found[0].kind == "level-drop"
+    assert abs(found[0].start - a) <= 2 * SR // 1000 and abs(found[0].end - b) <= 2 * SR // 1000
+
+
+def test_level_drops_in_a_bass_note_are_found_wherever_they_fall():
+    # 1-ms frames of a 41 Hz tone swing by tens of dB within its 24-ms cycle: the test of a
+    # sudden edge must not depend on where in the cycle the drop starts
+    t = np.arange(int(3.0 * SR)) / SR
+    x = (0.5 * np.sin(2 * np.pi * 41.2 * t) + 0.05 * np.sin(2 * np.pi * 82.4 * t)).astype(np.float32)
+    for k in range(12):
+        a = int((0.5 + 0.013 * k) * SR)
+        b = a + int(0.06 * SR)
+        y = x.copy()
+        y[a:b] *= np.float32(0.01)
+        found = detect_gaps(y, SR)
+        assert len(found) == 1 and found[0].kind == "level-drop", k
+        assert found[0].start <= a + SR // 1000 and found[0].end >= b - SR // 1000
+
+
 def test_detect_gaps_rejects_bad_parameters():
     with pytest.raises(ParameterError):
         detect_gaps(np.zeros(100), SR, sensitivity=2.0)
