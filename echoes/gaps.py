@@ -15,9 +15,9 @@ Two kinds are found, on ``(samples,)`` or ``(channels, samples)`` float audio at
 ``level-drop``
     A dip of at least ``min_ms`` where the 1-ms RMS level falls by 30 dB or more (at
     sensitivity 0.5) below the level of the 5 ms before it within about 2 ms, and comes back
-    as fast (30 dB or more under the 5 ms after it); at most 1 s long. Inside, every frame but
-    the edge ones stays at least 10 dB under the sound on both sides (the music inside may get
-    louder: only the edges must be sudden). Dips in near-silence are ignored, and so is a dip
+    as fast (30 dB or more under the 5 ms after it); at most 1 s long. It stays that far down
+    for ``min_ms``; after that the music inside may get louder, but every frame but the edge
+    ones stays at least 10 dB under the sound on both sides. Dips in near-silence are ignored, and so is a dip
     to digital silence after faint sound (a rest a renderer or a noise gate cut to zero).
 
 Channels are searched separately and the spans merged: a gap found in any channel is a gap
@@ -134,6 +134,10 @@ def _detect_channel(x: np.ndarray, sr: int, sensitivity: float, min_len: int) ->
         r = int(rise_ends[j])
         b = r + 1
         if b - a < min_frames or b - a > max_frames or b + 20 > nf:
+            continue
+        # it stays down for the shortest gap's length (a note's release running into the next
+        # note's attack dips for a frame or two only); later, the music inside may rise
+        if db[a : a + min_frames].max() > pre - depth:
             continue
         # the dip's level: its frames but the first and last, which may hold part of a ramp
         inside = (db[a + 1 : b - 1] if b - a >= 3 else db[a:b]).max()
