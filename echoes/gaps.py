@@ -17,8 +17,9 @@ Two kinds are found, on ``(samples,)`` or ``(channels, samples)`` float audio at
     sensitivity 0.5) below the level of the 5 ms before it within about 2 ms, and comes back
     as fast (30 dB or more under the 5 ms after it); at most 1 s long. It stays that far down
     for ``min_ms``; after that the music inside may get louder, but every frame but the edge
-    ones stays at least 10 dB under the sound on both sides. Dips in near-silence are ignored, and so is a dip
-    to digital silence after faint sound (a rest a renderer or a noise gate cut to zero).
+    ones stays at least 10 dB under the sound on both sides. Dips in near-silence are
+    ignored, and so is a dip to digital silence after faint sound (a rest a renderer or a
+    noise gate cut to zero).
 
 Channels are searched separately and the spans merged: a gap found in any channel is a gap
 of the recording, and :func:`echoes.inpaint.fill_gaps` fills every channel over that span.

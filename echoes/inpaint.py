@@ -490,9 +490,9 @@ BURG2_MIN_CONTEXT_MS = 150.0
 #: Below this gap length (ms) burg2 returns the mean of two fills: the one-model fill and a
 #: fill that minimises the errors of a left-context model and a right-context model together
 #: (Etter's two-model LSAR). Their errors differ enough for the mean to beat both: on 264 gaps
-#: each of the corpus's train split (``echoes.inpaint`` dev runs), +0.62 / +0.48 / +0.19 dB
-#: over the one-model fill at 10 / 20 / 50 ms, +0.14 at 80 ms, where it is not used (it
-#: doubles the time, and an 80 ms gap must take under 50 ms).
+#: per length in the corpus's train split (``scripts/compare_burg2_pair.py``), +0.62 / +0.49 /
+#: +0.19 dB over the one-model fill at 10 / 20 / 50 ms, +0.14 at 80 ms, where it is not used
+#: (it doubles the time, and an 80 ms gap must take under 50 ms).
 BURG2_PAIR_BELOW_MS = 65.0
 
 
