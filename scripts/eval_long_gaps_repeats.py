@@ -1,0 +1,97 @@
+"""Long gaps (200/300/500 ms) in music that repeats: what the long-gap methods reach there.
+
+A place counts as "music that repeats" when the clean piece's 2-second log-mel neighbourhood
+(64 bands, 22.05 kHz, hop 512) correlates at or above ``--threshold`` with a patch at least
+3 s away in the same piece (the selection reads the clean signal; the methods see only the
+damaged one). Up to 4 such gaps per render and length (random non-silent places,
+:func:`echoes.inpaint.place_gaps`, seeded) are zeroed together and filled by each method;
+prints the mean gap SNR and which method ``auto`` used. Renders of the training pianos.
+
+    python scripts/eval_long_gaps_repeats.py --corpus data/corpus --split val --threshold 0.97
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import librosa
+import numpy as np
+
+from echoes import audio as eaudio
+from echoes import corpus as ecorpus
+from echoes import inpaint as I
+
+SR, FSR, HOP, HALF, EXCLUDE = 44100, 22050, 512, 43, 130  # HALF frames = 1 s, EXCLUDE = 3 s
+
+
+def log_mel(x: np.ndarray) -> np.ndarray:
+    y = librosa.resample(x.astype(np.float32), orig_sr=SR, target_sr=FSR)
+    return np.log(librosa.feature.melspectrogram(y=y, sr=FSR, n_fft=2048, hop_length=HOP, n_mels=64) + 1e-6)
+
+
+def best_match(F: np.ndarray, t: int) -> float:
+    """Best correlation of the 2-s patch centred on frame ``t`` with any patch 3 s or more away."""
+    def norm(P: np.ndarray) -> np.ndarray:
+        return (P - P.mean()) / (P.std() + 1e-9)
+
+    P = norm(F[:, t - HALF : t + HALF])
+    return max((float(np.mean(P * norm(F[:, u - HALF : u + HALF])))
+                for u in range(HALF, F.shape[1] - HALF, 2) if abs(u - t) >= EXCLUDE), default=-1.0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--split", default="val", choices=["train", "val", "test"])
+    ap.add_argument("--threshold", type=float, default=0.97)
+    ap.add_argument("--seed", type=int, default=11)
+    args = ap.parse_args()
+    folder = Path(args.corpus)
+    manifest = ecorpus.load_manifest(folder)
+    pianos = [n for n, p in manifest["pianos"].items() if not p.get("heldout")]
+    renders = [r for r in ecorpus.list_renders(folder, args.split) if r["piano"] in pianos]
+    methods = ("janssen", "burg2", "similarity", "auto")
+    rows: dict[int, dict[str, list]] = {ms: {m: [] for m in methods} for ms in (200, 300, 500)}
+    corrs = []
+    for k, r in enumerate(renders):
+        x, s = eaudio.load(folder / r["file"])
+        x = eaudio.resample(eaudio.to_mono(x)[0], s, SR).astype(np.float32)
+        F = log_mel(x)
+        for ms in rows:
+            length = int(ms * SR / 1000)
+            rng = np.random.default_rng([args.seed, ms, k])
+            chosen = []
+            for st in I.place_gaps(x, SR, length, 40, margin=4 * length + int(0.2 * SR), rng=rng):
+                t = int((st + length // 2) / SR * FSR / HOP)
+                if HALF <= t <= F.shape[1] - HALF:
+                    corrs.append(best_match(F, t))
+                    if corrs[-1] >= args.threshold:
+                        chosen.append(st)
+                if len(chosen) >= 4:
+                    break
+            gaps = [I.Gap(st, st + length, SR) for st in chosen]
+            y = x.copy()
+            for g in gaps:
+                y[g.start : g.end] = 0.0
+            for m in methods if gaps else ():
+                filled, done = I.fill_gaps(y, SR, gaps, method=m)
+                rows[ms][m] += [(min(I.gap_snr(x[g.start : g.end], filled[g.start : g.end]), I.SNR_CAP_DB), g.method)
+                                for g in done]
+        print(f"{k + 1}/{len(renders)} {r['id']}", flush=True)
+    c = np.array(corrs)
+    print(f"places tried {c.size}; correlation percentiles 10/50/90 {np.round(np.percentile(c, [10, 50, 90]), 3)}; "
+          f"share at or above {args.threshold}: {np.mean(c >= args.threshold):.3f}")
+    for ms, per in rows.items():
+        used: dict[str, int] = {}
+        for _, u in per["auto"]:
+            used[u] = used.get(u, 0) + 1
+        print(f"{ms} ms, {len(per['auto'])} gaps: " + ", ".join(
+            f"{m} {np.mean([v for v, _ in per[m]]):.2f} dB" for m in methods if per[m]) + f"; auto used {used}")
+
+
+if __name__ == "__main__":
+    main()
