@@ -127,12 +127,15 @@ def restore(
 def _verdict_text(rep: dict) -> str:
     p = rep["p_noisy"]
     n_drop = len(rep.get("dropouts", []))
-    why = f"; {n_drop} dropout(s) found" if n_drop else ""
+    n_click = len(rep.get("clicks", []))
+    why = (f"; {n_drop} dropout(s) found" if n_drop else "") + (f"; {n_click} click(s) found" if n_click else "")
     head = f"**Verdict: {rep['verdict'].upper()}** (p(noisy) = {p:.3f}{why})"
     frac = rep.get("denoised_fraction", 0.0)
+    fixed = [w for w, k in (("the filled gaps", rep["gaps"]), ("the repaired clicks", rep.get("clicks_repaired_samples")))
+             if k]
     if frac == 0:
         what = "Nothing was de-noised: the audio passes through unchanged" + (
-            " apart from the filled gaps." if rep["gaps"] else " (bit-exact).")
+            f" apart from {' and '.join(fixed)}." if fixed else " (bit-exact).")
     else:
         what = f"De-noised {100 * frac:.0f}% of the clip (the windows judged noisy)."
     gaps = rep["gaps"]

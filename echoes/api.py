@@ -250,6 +250,16 @@ class Restorer:
         verdict = self.classify(x2, sample_rate)
         timings["classify_s"] = time.perf_counter() - t
 
+        # 1b. isolated clicks in audio that nothing else made noisy (the classifier lists them
+        # only then): repaired in the time domain, every other sample left as it was
+        src = x2
+        clicks_repaired = 0
+        if verdict.clicks and opts.denoise != "never" and opts.strength > 0:
+            from echoes.declick import repair_clicks
+
+            rep, clicks_repaired = repair_clicks(x2, sample_rate, verdict.clicks)
+            src = x2 + np.float32(opts.strength) * (rep - x2) if opts.strength < 1 else rep
+
         # 2. de-noise only what needs it
         t = time.perf_counter()
         if opts.denoise == "always":
@@ -259,7 +269,7 @@ class Restorer:
         else:
             noisy = self.noisy_mask(verdict, n, sample_rate)
         w = wet_curve(noisy, int(round(opts.ramp_ms * 1e-3 * sample_rate))) * np.float32(opts.strength)
-        out = x2.copy()
+        out = src.copy()
         spans = _runs(w > 0)
         if spans:
             say(0.2, "de-noising")
@@ -267,10 +277,10 @@ class Restorer:
             margin = int(2.0 * sample_rate)
             for a, b in _merge_spans(spans, margin, n):
                 lo, hi = max(0, a - margin), min(n, b + margin)
-                y = den.denoise(x2[:, lo:hi], sample_rate)
+                y = den.denoise(src[:, lo:hi], sample_rate)
                 seg_w = w[a:b]
-                mix = x2[:, a:b] + seg_w * (y[:, a - lo : b - lo] - x2[:, a:b])
-                out[:, a:b] = np.where(seg_w > 0, mix, x2[:, a:b])
+                mix = src[:, a:b] + seg_w * (y[:, a - lo : b - lo] - src[:, a:b])
+                out[:, a:b] = np.where(seg_w > 0, mix, src[:, a:b])
         timings["denoise_s"] = time.perf_counter() - t
 
         # 3. find and fill gaps (detected on the input, filled on the de-noised signal)
@@ -315,6 +325,7 @@ class Restorer:
                 {"start": a / sample_rate, "end": b / sample_rate} for a, b in spans
             ],
             "denoised_fraction": float(np.mean(w > 0)),
+            "clicks_repaired_samples": clicks_repaired,
             "gaps": gaps_report,
             "scaled_down_db": round(20 * np.log10(peak), 3) if peak > 1.0 else 0.0,
             "timings": {k: round(v, 4) for k, v in timings.items()},
@@ -398,6 +409,7 @@ class Restorer:
         segments: list[dict] = []
         gaps: list[dict] = []
         dropouts: list[dict] = []
+        clicks: list[dict] = []
         denoised: list[dict] = []
         timings: dict[str, float] = {}
         peak_out = peak_res = 0.0
@@ -434,6 +446,10 @@ class Restorer:
                         if s / sr <= d["start"] + off < e / sr:
                             dropouts.append({**d, "start": round(d["start"] + off, 6),
                                              "end": round(d["end"] + off, 6)})
+                    for d in res.report.get("clicks", []):
+                        if s / sr <= d["start"] + off < e / sr:
+                            clicks.append({**d, "start": round(d["start"] + off, 6),
+                                           "end": round(d["end"] + off, 6)})
                     for g in res.report["gaps"]:
                         if s <= g["start"] + lo < e:
                             gaps.append({**g, "start": g["start"] + lo, "end": g["end"] + lo,
@@ -467,8 +483,9 @@ class Restorer:
             "archivist": {"channels": {"mode": opts.channels, "chosen": "per block" if opts.channels == "best"
                                        else opts.channels},
                           "speed": None, "eq": {"name": opts.eq}},
-            "verdict": "noisy" if p_all >= thr or dropouts else "clean", "p_noisy": round(p_all, 6),
-            "segments": segments, "dropouts": dropouts, "denoised": _merge_dicts(denoised), "gaps": gaps,
+            "verdict": "noisy" if p_all >= thr or dropouts or clicks else "clean", "p_noisy": round(p_all, 6),
+            "segments": segments, "dropouts": dropouts, "clicks": clicks, "denoised": _merge_dicts(denoised),
+            "gaps": gaps,
             "denoised_fraction": sum(d["end"] - d["start"] for d in denoised) / (n / sr),
             "scaled_down_db": round(20 * np.log10(peak_out), 3) if peak_out > 1 else 0.0,
             "timings": {k: round(v, 4) for k, v in timings.items()},

@@ -29,6 +29,11 @@ damage is mostly isolated clicks.
 
 Works on float ``(samples,)`` or ``(channels, samples)`` audio at any rate (each channel on its
 own); it never touches a sample that was not flagged.
+
+For the noisy/clean verdict, :func:`find_clicks` asks a stricter question of the same residual:
+is there an *isolated* click (strong, short, loud enough to matter, and not a note's attack)?
+The classifier uses it where its network and the dropout search found nothing, and
+:func:`repair_clicks` then replaces just those clicks (see :mod:`echoes.classify`).
 """
 
 from __future__ import annotations
@@ -91,6 +96,82 @@ def _lsar(seg: np.ndarray, a: np.ndarray, lo: int, hi: int) -> np.ndarray:
         return np.linspace(seg[lo - 1], seg[hi], hi - lo + 2)[1:-1]
 
 
+def _default_order(sr: int) -> int:
+    return max(16, round(32 * sr / 44_100))
+
+
+def _levinson(r: np.ndarray, order: int) -> np.ndarray:
+    """Levinson-Durbin on each row of ``r`` (``(blocks, order + 1)`` autocorrelations):
+    ``(blocks, order + 1)`` coefficients ``[1, a1, ..., ap]`` (the same as :func:`_ar_coeffs`
+    solves for; rows that are silent or ill-conditioned get ``[1, 0, ..., 0]``)."""
+    nb = r.shape[0]
+    a = np.zeros((nb, order + 1))
+    a[:, 0] = 1.0
+    ok = r[:, 0] > 1e-12
+    err = np.where(ok, r[:, 0], 1.0)
+    for i in range(1, order + 1):
+        acc = np.einsum("bj,bj->b", a[:, :i], r[:, i:0:-1])
+        k = -acc / err
+        a[:, 1 : i + 1] = a[:, 1 : i + 1] + k[:, None] * a[:, i - 1 :: -1]
+        err = err * (1.0 - k * k)
+        ok &= err > 0
+        err = np.where(err > 0, err, 1.0)
+    ok &= np.all(np.isfinite(a), axis=1)
+    a[~ok] = 0.0
+    a[~ok, 0] = 1.0
+    return a
+
+
+def _residual(xd: np.ndarray, sr: int, p: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], int]:
+    """AR prediction error of float64 ``xd`` (samples,), block by block (about 46 ms, each
+    model fitted on the Hann-windowed block and half a block either side, as
+    :func:`_ar_coeffs`), and its robust scale per sample: 1.4826 x the median absolute
+    deviation of the block, at least the mean of it and its neighbours, at least 1e-5 of the
+    peak. Returns ``(e, scale, coeffs, block)``. Vectorised over blocks: about 0.15 s per
+    minute of 44.1 kHz audio."""
+    block = int(2 ** round(np.log2(0.046 * sr)))
+    n = xd.size
+    nb = int(np.ceil(n / block))
+    half = block // 2
+    # models: interior blocks in one batch (context of 2 blocks), the ragged edges one by one
+    coeffs = np.zeros((nb, p + 1))
+    inner = [b for b in range(nb) if b * block - half >= 0 and (b + 1) * block + half <= n]
+    if inner:
+        i0 = inner[0]
+        L = 2 * block
+        frames = np.lib.stride_tricks.as_strided(xd[i0 * block - half:], shape=(len(inner), L),
+                                                 strides=(block * xd.strides[0], xd.strides[0]))
+        w = frames * np.hanning(L)
+        r = np.stack([np.einsum("bt,bt->b", w[:, : L - k], w[:, k:]) for k in range(p + 1)], axis=1)
+        silent = r[:, 0] <= 1e-12
+        r[:, 0] *= 1.0 + 1e-6
+        r[:, 1:] *= np.exp(-0.5 * (0.001 * np.arange(1, p + 1)) ** 2)
+        a = _levinson(r, p)
+        a[silent] = 0.0
+        a[silent, 0] = 1.0
+        coeffs[inner[0] : inner[-1] + 1] = a
+    for b in range(nb):
+        if not inner or b < inner[0] or b > inner[-1]:
+            coeffs[b] = _ar_coeffs(xd[max(0, b * block - half) : min(n, (b + 1) * block + half)], p)
+    # e[t] = sum_k a_b[k] x[t - k] with the model of t's block (zeros before the start)
+    xp = np.concatenate([np.zeros(p), xd, np.zeros(nb * block - n)])
+    e2 = np.zeros((nb, block))
+    for k in range(p + 1):
+        e2 += xp[p - k : p - k + nb * block].reshape(nb, block) * coeffs[:, k : k + 1]
+    e = e2.reshape(-1)[:n]
+    full = n // block
+    scale = np.zeros(nb)
+    if full:
+        eb = e[: full * block].reshape(full, block)
+        scale[:full] = 1.4826 * np.median(np.abs(eb - np.median(eb, axis=1, keepdims=True)), axis=1)
+    if nb > full:
+        tail = e[full * block :]
+        scale[full] = 1.4826 * np.median(np.abs(tail - np.median(tail)))
+    scale = np.maximum(scale, np.convolve(np.pad(scale, 1, mode="edge"), np.ones(3) / 3, mode="valid"))
+    floor = 1e-5 * max(float(np.max(np.abs(xd))) if n else 0.0, 1e-12)
+    return e, np.maximum(np.repeat(scale, block)[:n], floor), list(coeffs), block
+
+
 def detect_clicks(
     x: np.ndarray,
     sample_rate: int,
@@ -105,32 +186,11 @@ def detect_clicks(
     Returns ``(mask, coeffs, block)``: bool mask (samples,), the AR coefficients of each block
     and the block length in samples.
     """
-    from scipy.signal import lfilter
-
     sr = int(sample_rate)
-    p = order or max(16, round(32 * sr / 44_100))
-    block = int(2 ** round(np.log2(0.046 * sr)))
-    n = x.size
-    nb = int(np.ceil(n / block))
+    p = order or _default_order(sr)
     xd = x.astype(np.float64)
-    e = np.zeros(n)
-    coeffs = []
-    for b in range(nb):
-        s0, s1 = b * block, min(n, (b + 1) * block)
-        ctx0 = max(0, s0 - block // 2)
-        ctx1 = min(n, s1 + block // 2)
-        a = _ar_coeffs(xd[ctx0:ctx1], p)
-        coeffs.append(a)
-        h0 = max(0, s0 - p)
-        e[s0:s1] = lfilter(a, [1.0], xd[h0:s1])[s0 - h0:]
-    # robust scale per block, smoothed over neighbours
-    scale = np.zeros(nb)
-    for b in range(nb):
-        eb = e[b * block:(b + 1) * block]
-        scale[b] = 1.4826 * np.median(np.abs(eb - np.median(eb))) if eb.size else 0.0
-    scale = np.maximum(scale, np.convolve(np.pad(scale, 1, mode="edge"), np.ones(3) / 3, mode="valid"))
-    floor = 1e-5 * max(float(np.max(np.abs(xd))), 1e-12)
-    thr = threshold * np.maximum(np.repeat(scale, block)[:n], floor)
+    e, scale, coeffs, block = _residual(xd, sr, p)
+    thr = threshold * scale
     hit = np.abs(e) > thr
     if not hit.any():
         return hit, coeffs, block
@@ -186,3 +246,140 @@ def declick(
             a = coeffs[min(r0 // block, len(coeffs) - 1)]
             out[c, r0:r1] = _lsar(out[c, lo:hi], a, r0 - lo, r1 - lo)
     return out.astype(np.float32).reshape(x.shape), any_mask
+
+
+#: :func:`find_clicks` defaults (chosen on the corpus's validation split, see the function).
+CLICK_SCORE = 30.0
+CLICK_LEVEL_DB = -12.0
+CLICK_ONSET_RATIO = 3.0
+CLICK_MAX_MS = 4.0
+
+
+def click_candidates(x: np.ndarray, sample_rate: int, *, candidate: float = 8.0) -> list[dict]:
+    """Impulsive events in mono float ``x`` (samples,) at ``sample_rate`` Hz, with the features
+    :func:`find_clicks` judges them by.
+
+    An event is a run of samples whose AR prediction error exceeds ``candidate`` times its
+    robust scale (runs closer than the model order joined). Each is a dict: ``start``, ``end``
+    (samples), ``score`` (peak error over scale), ``level_db`` (peak error in dB re the
+    recording's loud level: the RMS of its loudest 10 % of 10-ms frames), ``onset_ratio``
+    (RMS of the 20 ms after the event over the 20 ms before it, 2 ms and one model order
+    away) and ``ms`` (duration). Events within about 23 ms of either end are not judged.
+    """
+    sr = int(sample_rate)
+    xd = np.asarray(x, dtype=np.float64).reshape(-1)
+    n = xd.size
+    p = _default_order(sr)
+    if n < 4 * p:
+        return []
+    e, scale, _, _ = _residual(xd, sr, p)
+    ratio = np.abs(e) / scale
+    hit = ratio > candidate
+    if not hit.any():
+        return []
+    fr = max(1, int(0.010 * sr))
+    m = n // fr
+    if m:
+        env = np.sqrt(np.mean(xd[: m * fr].reshape(m, fr) ** 2, axis=1))
+        loud = float(np.mean(np.sort(env)[-max(1, m // 10):]))
+    else:
+        loud = float(np.sqrt(np.mean(xd**2)))
+    loud = max(loud, 1e-12)
+    groups: list[list[int]] = []
+    for r0, r1 in _runs(hit):
+        if groups and r0 - groups[-1][1] < p:
+            groups[-1][1] = r1
+        else:
+            groups.append([r0, r1])
+    w, g = int(0.020 * sr), int(0.002 * sr)
+    out = []
+    for r0, r1 in groups:
+        if r0 - g - w < 0 or r1 + g + p + w > n:
+            continue  # too near an end to judge (and where resamplers and codecs ring)
+        before = xd[r0 - g - w : r0 - g]
+        after = xd[r1 + g + p : r1 + g + p + w]
+        rb = float(np.sqrt(np.mean(before**2)))
+        ra = float(np.sqrt(np.mean(after**2)))
+        out.append({"start": int(r0), "end": int(r1), "score": float(ratio[r0:r1].max()),
+                    "level_db": float(20 * np.log10(max(float(np.abs(e[r0:r1]).max()), 1e-15) / loud)),
+                    "onset_ratio": (ra + 1e-12) / (rb + 1e-12), "ms": 1000.0 * (r1 - r0) / sr})
+    return out
+
+
+def find_clicks(
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    score: float = CLICK_SCORE,
+    level_db: float = CLICK_LEVEL_DB,
+    onset_ratio: float = CLICK_ONSET_RATIO,
+    max_ms: float = CLICK_MAX_MS,
+) -> list[dict]:
+    """Isolated clicks in float ``(samples,)`` or ``(channels, samples)`` audio (channels
+    mixed to mono): for the noisy/clean verdict, where a stray false click costs more than a
+    missed faint one.
+
+    A click is an impulsive event (:func:`click_candidates`) that is short (at most
+    ``max_ms``), strong (AR prediction error at least ``score`` times its robust scale, and
+    at least ``level_db`` dB re the recording's loud level, so quantisation flicker in
+    near-silence does not count), and not a note's attack: the sound 20 ms after it is less
+    than ``onset_ratio`` times the sound 20 ms before it. Piano attacks are what an
+    AR-residual detector mostly confuses with clicks; a click leaves the music's level as it
+    was.
+
+    The defaults were chosen on the corpus's validation split at 44.1 kHz (176 clips, clean and
+    through every preset, as ``echoes evaluate`` makes them): of the 6 ``clicks`` clips the
+    network missed they find 5, and 98.9 % of all ``clicks`` clips, while none of 5,320 clean
+    variants (validation, a training subset and the held-out piano; as is, with reverb, quiet
+    passages, silences, a noise floor, wow, soft clipping, a lossy codec, 16-bit rounding, at
+    48 and 96 kHz) has a click. Looser settings (score 20 and -15 dB) found all 6 but called 2
+    clean variants clicky.
+
+    Returns ``[{"start", "end"} (seconds), "score"}, ...]`` sorted by time.
+    """
+    a = np.asarray(audio, dtype=np.float64)
+    if a.ndim not in (1, 2) or a.shape[-1] == 0:
+        raise ParameterError(f"audio must be (samples,) or (channels, samples), got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise NonFiniteError("the audio contains NaN or infinite samples")
+    mono = a if a.ndim == 1 else a.mean(axis=0)
+    sr = int(sample_rate)
+    found = [c for c in click_candidates(mono, sr)
+             if c["score"] >= score and c["level_db"] >= level_db and c["onset_ratio"] < onset_ratio
+             and c["ms"] <= max_ms]
+    return [{"start": round(c["start"] / sr, 6), "end": round(c["end"] / sr, 6), "score": round(c["score"], 1)}
+            for c in found]
+
+
+def repair_clicks(audio: np.ndarray, sample_rate: int, clicks: list[dict], *,
+                  before_ms: float = 0.2, after_ms: float = 0.5) -> tuple[np.ndarray, int]:
+    """Replace the clicks :func:`find_clicks` listed, and nothing else: each click's span,
+    widened by ``before_ms`` and ``after_ms`` (a click's decay outlasts its residual), is
+    filled as a short gap by :func:`echoes.inpaint.fill_gaps` with Janssen's method (an AR
+    model re-estimated from both sides, least-squares interpolation).
+
+    Chosen on 53 clicks of 0.1 to 3 ms at a tenth of the peak planted in corpus validation
+    clips and in the (band-limited) Bach example: the error within 10 ms of the click fell by
+    8.6 dB (median; 1.0 dB at worst). ``burg2`` did as well on the corpus but made the
+    band-limited example worse (its high-order Burg model is ill-conditioned where a band is
+    empty), and :func:`declick`'s blockwise LSAR gained only 2 dB (its model has the click in it).
+
+    ``audio`` is float ``(channels, samples)`` or ``(samples,)``; ``clicks`` holds
+    ``{"start", "end"}`` in seconds. Returns ``(audio, samples replaced)``, float32 of the input's
+    shape; every sample outside the spans is returned bit-exact.
+    """
+    from echoes.inpaint import Gap, fill_gaps, merge_gaps
+
+    x = np.asarray(audio, dtype=np.float32)
+    n, sr = x.shape[-1], int(sample_rate)
+    spans = []
+    for c in clicks:
+        a = max(1, int(np.floor((c["start"] - before_ms * 1e-3) * sr)))
+        b = min(n - 1, int(np.ceil((c["end"] + after_ms * 1e-3) * sr)))
+        if b > a:
+            spans.append(Gap(a, b, sr, kind="click"))
+    if not spans:
+        return x.copy(), 0
+    gaps = merge_gaps(spans)
+    out, _ = fill_gaps(x, sr, gaps, method="janssen")
+    return np.asarray(out, dtype=np.float32), int(sum(g.length for g in gaps))

@@ -11,7 +11,9 @@ Two kinds are found, on ``(samples,)`` or ``(channels, samples)`` float audio at
 ``dropout``
     A run of at least ``min_ms`` of exact or near-zero samples (below -72 dB re the loud
     level), not touching either end of the recording, with audible sound (above a threshold
-    set by ``sensitivity``) within 2 ms on both sides.
+    set by ``sensitivity``) within 2 ms on both sides; or a *cut*: clearly sounding audio
+    (:data:`CUT_DB` above that threshold, not fading) that stops dead at such a run, with
+    only faint sound after it (a dropout that runs on into a rest).
 ``level-drop``
     A dip of at least ``min_ms`` where the 1-ms RMS level falls by 30 dB or more (at
     sensitivity 0.5) below the level of the 5 ms before it within about 2 ms, and comes back
@@ -49,6 +51,11 @@ DIP_MARGIN_DB = 10.0
 #: The sound beside a gap may be at most this far (dB) below the sound 10-20 ms further out.
 FADE_DB = 15.0
 _FADE = 10 ** (-FADE_DB / 20)
+
+#: A dropout may run on into a rest (faint sound after it) when the sound before it is at
+#: least this far (dB) above the "audible" level: clearly sounding, not a tail's last units.
+CUT_DB = 20.0
+_CUT = 10 ** (CUT_DB / 20)
 
 
 def _rms(v: np.ndarray) -> float:
@@ -89,13 +96,24 @@ def _detect_channel(x: np.ndarray, sr: int, sensitivity: float, min_len: int) ->
     for a, b in zip(starts[keep], ends[keep]):
         pre = _rms(x[max(0, a - near) : a])
         post = _rms(x[b : b + near])
-        if pre < audible or post < audible:
+        if pre < audible:
             continue
         # not the end of a fade or a damped note: the 2 ms beside the run are no more than
         # FADE_DB below the sound 10-20 ms further out
         pre_far = _rms(x[max(0, a - far1) : max(0, a - far0)])
         post_far = _rms(x[b + far0 : b + far1])
-        if pre < pre_far * _FADE or post < post_far * _FADE:
+        if pre < pre_far * _FADE:
+            continue
+        if post < audible:
+            # a cut: sound that was clearly sounding (CUT_DB above "audible") and not fading
+            # stops dead, and only faint sound (a rest's tail, the surface noise) comes back
+            # after the run. No decay, damper or fade drops to exact zero from that level (a
+            # 16-bit tail ends in a step of one unit, far under it); a dropout that runs on
+            # into a rest does.
+            if pre >= audible * _CUT:
+                found.append((int(a), int(b), "dropout"))
+            continue
+        if post < post_far * _FADE:
             continue
         found.append((int(a), int(b), "dropout"))
 

@@ -211,7 +211,18 @@ def _check_rate(sample_rate) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def burg(x: np.ndarray | Sequence[np.ndarray], order: int) -> np.ndarray:
+#: Burg's noise floor: white noise this fraction of the data's mean power (-60 dB), drawn
+#: from a fixed seed, is added to the segments before the fit. Without it a high-order model
+#: of band-limited audio (an empty band above 11 kHz: a transfer made at 22.05 kHz, or what
+#: the de-noiser returns) drives its prediction error down to rounding noise and the fill
+#: collapses: ``burg2`` reached 0.1 dB gap SNR at 10 ms on 20 validation clips low-passed at
+#: 11 kHz, 22.7 dB with the floor (full band: 22.7 dB with or without it; 50 ms: 16.5 vs 16.4).
+#: A floor added to the error energies instead (a white-noise correction of the reflection
+#: coefficients) did not help (0.1 dB at 1e-8; at 1e-4 it cost 4.5 dB on full-band audio).
+BURG_FLOOR = 1e-6
+
+
+def burg(x: np.ndarray | Sequence[np.ndarray], order: int, *, floor: float = BURG_FLOOR) -> np.ndarray:
     """AR coefficients by Burg's method, fitted jointly to one or several segments.
 
     Parameters
@@ -220,6 +231,8 @@ def burg(x: np.ndarray | Sequence[np.ndarray], order: int) -> np.ndarray:
         minimise the forward and backward errors summed over all segments; no error term
         spans two segments). Means are *not* removed here.
     order : model order ``p`` (>= 1); every segment must be longer than ``p``.
+    floor : the white noise floor added first (:data:`BURG_FLOOR`), a fraction of the mean
+        power; 0: none (the plain method).
 
     Returns
     -------
@@ -234,6 +247,12 @@ def burg(x: np.ndarray | Sequence[np.ndarray], order: int) -> np.ndarray:
     segs = [s for s in segs if s.size > order]
     if not segs:
         raise TooShortError(f"Burg's method needs more than {order} samples of context")
+    if not floor >= 0:
+        raise ParameterError(f"floor must be >= 0, got {floor}")
+    if floor > 0:
+        power = sum(float(np.dot(s, s)) for s in segs) / sum(s.size for s in segs)
+        rng = np.random.default_rng(0)
+        segs = [s + np.sqrt(floor * power) * rng.standard_normal(s.size) for s in segs]
     return _burg_numba(segs, int(order)) if _HAVE_NUMBA else _burg_numpy(segs, int(order))
 
 

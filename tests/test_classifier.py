@@ -158,7 +158,7 @@ def test_bad_input_raises_named_errors(untrained):
 def test_to_dict_matches_cli_schema():
     r = ClassifierResult("noisy", 0.75, [Segment(0.0, 5.0, 0.9), Segment(2.5, 7.5, 0.6)])
     d = r.to_dict()
-    assert set(d) == {"verdict", "p_noisy", "segments", "dropouts"}
+    assert set(d) == {"verdict", "p_noisy", "segments", "dropouts", "clicks"}
     assert d["segments"][1] == {"start": 2.5, "end": 7.5, "p_noisy": 0.6}
     json.dumps(d)
 
@@ -191,7 +191,7 @@ def test_cli_json_keeps_paths_and_survives_a_bad_file(tmp_path, weights_dir, cap
     lines = [json.loads(line) for line in out.splitlines()]
     assert [d["file"] for d in lines] == [given[0], given[2]]
     for d in lines:
-        assert set(d) == {"file", "verdict", "p_noisy", "segments", "dropouts"}
+        assert set(d) == {"file", "verdict", "p_noisy", "segments", "dropouts", "clicks"}
         assert d["verdict"] in ("noisy", "clean") and 0.0 <= d["p_noisy"] <= 1.0
         assert all(set(s) == {"start", "end", "p_noisy"} for s in d["segments"])
     err_lines = [e for e in err.splitlines() if e.startswith("echoes: error:")]
@@ -354,3 +354,26 @@ def test_dropouts_make_the_verdict_noisy(untrained):
     # at another rate and in stereo the times stay in seconds of the input
     r44 = strict.classify(np.stack([np.repeat(y, 2)] * 2), 2 * SR)
     assert len(r44.dropouts) == 1 and abs(r44.dropouts[0]["start"] - 3.0) < 0.002
+
+
+def test_isolated_clicks_make_the_verdict_noisy(untrained):
+    """A single faint click (0.2 ms, a tenth of the peak) is listed and makes the verdict noisy;
+    p_noisy stays the network's; ``clicks=False`` and rates under 32 kHz skip the search."""
+    from test_clicks import music, with_click
+
+    strict = Classifier(untrained.model, threshold=0.999)  # the network alone would say clean
+    x = music(6.0, seed=11)
+    clean = strict.classify(x, 44_100)
+    assert clean.verdict == "clean" and clean.clicks == []
+    y = with_click(x, 3.21, rel=0.1)
+    r = strict.classify(y, 44_100)
+    assert r.verdict == "noisy" and r.p_noisy < 0.999 and r.dropouts == []
+    assert len(r.clicks) == 1 and abs(r.clicks[0]["start"] - 3.21) < 0.002
+    assert json.loads(json.dumps(r.to_dict()))["clicks"][0]["score"] >= 30
+    assert strict.classify(y, 44_100, clicks=False).verdict == "clean"
+    assert strict.classify(y[::2].copy(), 22_050).clicks == []  # not searched under 32 kHz
+    # already noisy through a dropout: the search is skipped
+    z = y.copy()
+    z[int(1.0 * 44_100) : int(1.01 * 44_100)] = 0.0
+    rz = strict.classify(z, 44_100)
+    assert rz.verdict == "noisy" and len(rz.dropouts) == 1 and rz.clicks == []

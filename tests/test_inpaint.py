@@ -176,6 +176,29 @@ def test_detection_finds_exactly_the_planted_zero_runs():
     assert detect_gaps(z, SR) == []
 
 
+def test_a_dropout_that_runs_on_into_a_rest_is_found():
+    """Zeros from mid-note into the rest after it: the note stops dead, only the rest's faint
+    tail comes back. Sound just above the audible level (a 16-bit tail's last unit) that stops at
+    zero is no such cut."""
+    rng = np.random.default_rng(7)
+    t = np.arange(int(2.0 * SR)) / SR
+    note = 0.4 * np.sin(2 * np.pi * 220 * t) * np.exp(-t / 1.5) * np.minimum(1.0, t / 0.003)
+    note *= np.clip((1.2 - t) / 0.03, 0.0, 1.0)  # damper at 1.2 s
+    x = (note + 2e-4 * rng.standard_normal(t.size)).astype(np.float32)  # a faint tail under it
+    a, b = int(1.1 * SR), int(1.3 * SR)
+    y = x.copy()
+    y[a:b] = 0.0
+    found = detect_gaps(y, SR)
+    assert [(g.kind, abs(g.start - a) <= 2, abs(g.end - b) <= 2) for g in found] == [("dropout", True, True)]
+    assert detect_gaps(x, SR) == []
+    # sound barely above "audible" (-45 dB re the loud level, like a 16-bit tail's last unit)
+    # that stops at zero is not clearly sounding: no cut
+    faint = x.copy()
+    faint[int(1.0 * SR) : a] = 0.28 * 10 ** (-45 / 20) * np.sin(2 * np.pi * 220 * t[int(1.0 * SR) : a])
+    faint[a:b] = 0.0
+    assert detect_gaps(faint, SR) == []
+
+
 def test_detection_of_a_zero_run_in_one_channel_and_a_level_drop():
     x = np.stack([_sustained(), _sustained()])
     a, b = int(0.8 * SR), int(0.83 * SR)
@@ -260,7 +283,28 @@ def test_compiled_burg_matches_reference_implementation():
 
     x = _ar_process(TRUE_A, 3000, seed=2)
     segs = [x[:1000], x[1500:]]
-    np.testing.assert_allclose(inpaint.burg(segs, 30), inpaint._burg_numpy(segs, 30), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(inpaint.burg(segs, 30, floor=0.0), inpaint._burg_numpy(segs, 30), rtol=1e-8, atol=1e-10)
+    # the noise floor is deterministic and, at -60 dB, leaves a well-conditioned fit alone
+    np.testing.assert_array_equal(inpaint.burg(segs, 30), inpaint.burg(segs, 30))
+    np.testing.assert_allclose(inpaint.burg(segs, 30), inpaint.burg(segs, 30, floor=0.0), atol=2e-3)
+
+
+@pytest.mark.parametrize("method", ["burg2", "janssen", "lpc"])
+def test_band_limited_audio_is_filled_as_well_as_full_band(method):
+    """An empty band (a transfer made at 22.05 kHz, or the de-noiser's output above 11 kHz)
+    must not break the high-order models: without Burg's white-noise correction ``burg2``
+    filled such gaps at 0 dB."""
+    rng = np.random.default_rng(3)
+    t = np.arange(SR) / SR
+    x = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6.3)) / k for k, f in enumerate([196, 294, 392, 523, 659], 1))
+    x = x * np.exp(-t) + 0.01 * rng.standard_normal(t.size)
+    sos = scipy.signal.butter(12, 8000, fs=SR, output="sos")
+    x = scipy.signal.sosfiltfilt(sos, x).astype(np.float32)
+    a, b = int(0.5 * SR), int(0.52 * SR)
+    y = x.copy()
+    y[a:b] = 0.0
+    out, _ = fill_gaps(y, SR, [Gap(a, b, SR)], method=method)
+    assert gap_snr(x[a:b], out[a:b]) > 15.0
 
 
 @pytest.mark.parametrize("method", ["lpc", "janssen", "burg2", "similarity", "auto"])

@@ -3,8 +3,9 @@
 Text output is one line per file. With ``--json`` each file gives one JSON object on its own
 line: ``{"file": <path exactly as given>, "verdict": "noisy"|"clean", "p_noisy": float,
 "segments": [{"start": s, "end": s, "p_noisy": float}, ...], "dropouts": [{"start": s, "end": s,
-"kind": "dropout"|"level-drop"}, ...]}``. The verdict is the network's, or ``noisy`` when dropouts
-were found (``--no-dropouts``: the network's alone). A file that cannot be read
+"kind": "dropout"|"level-drop"}, ...], "clicks": [{"start": s, "end": s, "score": float}, ...]}``.
+The verdict is the network's, or ``noisy`` when dropouts or isolated clicks were found
+(``--no-dropouts --no-clicks``: the network's alone). A file that cannot be read
 gives one ``echoes: error: ...`` line on stderr, the others are still judged, and the exit
 status is 2 at the end.
 """
@@ -33,7 +34,9 @@ def register(subparsers) -> None:
     p.add_argument("--channels", choices=("mix", "max"), default="mix",
                    help="mix channels to mono (default) or keep the noisiest channel per window")
     p.add_argument("--no-dropouts", dest="dropouts", action="store_false",
-                   help="the network's verdict alone (do not search for dropouts and level drops)")
+                   help="do not search for dropouts and level drops")
+    p.add_argument("--no-clicks", dest="clicks", action="store_false",
+                   help="do not search for isolated clicks (with --no-dropouts: the network's verdict alone)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.set_defaults(func=run)
 
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             result = clf.classify_file(path, hop_s=args.hop, channels=args.channels,
-                                       dropouts=args.dropouts)
+                                       dropouts=args.dropouts, clicks=args.clicks)
         except EchoesError as exc:
             print(f"echoes: error: {exc}", file=sys.stderr, flush=True)
             failed += 1
@@ -56,5 +59,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             n_noisy = sum(s.p_noisy >= clf.threshold for s in result.segments)
             print(f"{path}: {result.verdict} (p_noisy {result.p_noisy:.3f}; "
-                  f"{n_noisy}/{len(result.segments)} windows noisy, {len(result.dropouts)} dropouts)", flush=True)
+                  f"{n_noisy}/{len(result.segments)} windows noisy, {len(result.dropouts)} dropouts, "
+                  f"{len(result.clicks)} clicks)", flush=True)
     return 2 if failed else 0
