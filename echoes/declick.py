@@ -248,6 +248,9 @@ def declick(
     return out.astype(np.float32).reshape(x.shape), any_mask
 
 
+#: :func:`click_candidates` works through long inputs in chunks of about this many seconds.
+CHUNK_S = 30.0
+
 #: :func:`find_clicks` defaults (chosen on the corpus's validation split, see the function).
 CLICK_SCORE = 30.0
 CLICK_LEVEL_DB = -12.0
@@ -267,23 +270,34 @@ def click_candidates(x: np.ndarray, sample_rate: int, *, candidate: float = 8.0)
     away) and ``ms`` (duration). Events within about 23 ms of either end are not judged.
     """
     sr = int(sample_rate)
-    xd = np.asarray(x, dtype=np.float64).reshape(-1)
+    xd = np.asarray(x).reshape(-1)
     n = xd.size
     p = _default_order(sr)
     if n < 4 * p:
         return []
-    e, scale, _, _ = _residual(xd, sr, p)
-    ratio = np.abs(e) / scale
+    # the residual chunk by chunk (memory stays flat on long inputs): chunks start on the
+    # block grid and carry 2 blocks of context each side, so every block of a chunk's core
+    # gets the model and scale it would get in one pass
+    block = int(2 ** round(np.log2(0.046 * sr)))
+    step = block * max(1, int(round(CHUNK_S * sr / block)))
+    ratio = np.zeros(n)
+    abs_e = np.zeros(n)
+    for c0 in range(0, n, step):
+        lo, hi = max(0, c0 - 2 * block), min(n, c0 + step + 2 * block)
+        e, scale, _, _ = _residual(np.asarray(xd[lo:hi], dtype=np.float64), sr, p)
+        core = slice(c0 - lo, min(n, c0 + step) - lo)
+        ratio[c0 : min(n, c0 + step)] = np.abs(e[core]) / scale[core]
+        abs_e[c0 : min(n, c0 + step)] = np.abs(e[core])
     hit = ratio > candidate
     if not hit.any():
         return []
     fr = max(1, int(0.010 * sr))
     m = n // fr
     if m:
-        env = np.sqrt(np.mean(xd[: m * fr].reshape(m, fr) ** 2, axis=1))
+        env = np.sqrt(np.mean(np.square(xd[: m * fr].reshape(m, fr), dtype=np.float64), axis=1))
         loud = float(np.mean(np.sort(env)[-max(1, m // 10):]))
     else:
-        loud = float(np.sqrt(np.mean(xd**2)))
+        loud = float(np.sqrt(np.mean(np.square(xd, dtype=np.float64))))
     loud = max(loud, 1e-12)
     groups: list[list[int]] = []
     for r0, r1 in _runs(hit):
@@ -296,12 +310,12 @@ def click_candidates(x: np.ndarray, sample_rate: int, *, candidate: float = 8.0)
     for r0, r1 in groups:
         if r0 - g - w < 0 or r1 + g + p + w > n:
             continue  # too near an end to judge (and where resamplers and codecs ring)
-        before = xd[r0 - g - w : r0 - g]
-        after = xd[r1 + g + p : r1 + g + p + w]
+        before = np.asarray(xd[r0 - g - w : r0 - g], dtype=np.float64)
+        after = np.asarray(xd[r1 + g + p : r1 + g + p + w], dtype=np.float64)
         rb = float(np.sqrt(np.mean(before**2)))
         ra = float(np.sqrt(np.mean(after**2)))
         out.append({"start": int(r0), "end": int(r1), "score": float(ratio[r0:r1].max()),
-                    "level_db": float(20 * np.log10(max(float(np.abs(e[r0:r1]).max()), 1e-15) / loud)),
+                    "level_db": float(20 * np.log10(max(float(abs_e[r0:r1].max()), 1e-15) / loud)),
                     "onset_ratio": (ra + 1e-12) / (rb + 1e-12), "ms": 1000.0 * (r1 - r0) / sr})
     return out
 
@@ -337,12 +351,12 @@ def find_clicks(
 
     Returns ``[{"start", "end"} (seconds), "score"}, ...]`` sorted by time.
     """
-    a = np.asarray(audio, dtype=np.float64)
+    a = np.asarray(audio)
     if a.ndim not in (1, 2) or a.shape[-1] == 0:
         raise ParameterError(f"audio must be (samples,) or (channels, samples), got shape {a.shape}")
     if not np.all(np.isfinite(a)):
         raise NonFiniteError("the audio contains NaN or infinite samples")
-    mono = a if a.ndim == 1 else a.mean(axis=0)
+    mono = a if a.ndim == 1 else a.mean(axis=0, dtype=np.float64).astype(a.dtype)
     sr = int(sample_rate)
     found = [c for c in click_candidates(mono, sr)
              if c["score"] >= score and c["level_db"] >= level_db and c["onset_ratio"] < onset_ratio

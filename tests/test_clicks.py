@@ -118,3 +118,20 @@ def test_repair_clicks_changes_only_the_click():
     err_after = np.sum((out[0, a:b] - x[a:b]) ** 2)
     assert err_after < err_before / 10  # at least 10 dB less error around the click
     np.testing.assert_array_equal(out[0], out[1])
+
+
+def test_long_inputs_are_searched_in_chunks_with_the_same_result(monkeypatch):
+    """Chunks start on the block grid with two blocks of context: the same events, features and
+    all, as one pass over the whole signal."""
+    import echoes.declick as declick
+
+    y = with_click(with_click(music(6.0, seed=8), 1.0, rel=0.2), 2.9, rel=0.1)
+    whole = click_candidates(y, SR)
+    monkeypatch.setattr(declick, "CHUNK_S", 0.5)
+    chunked = click_candidates(y, SR)
+    assert len(chunked) == len(whole) > 2
+    for a, b in zip(whole, chunked):
+        assert (a["start"], a["end"]) == (b["start"], b["end"])
+        assert a["score"] == pytest.approx(b["score"], rel=1e-4)
+        assert a["level_db"] == pytest.approx(b["level_db"], abs=1e-3)
+        assert a["onset_ratio"] == pytest.approx(b["onset_ratio"], rel=1e-6)
