@@ -100,6 +100,11 @@ def _default_order(sr: int) -> int:
     return max(16, round(32 * sr / 44_100))
 
 
+def _block_len(sr: int) -> int:
+    """Samples per AR block: the power of two nearest 46 ms."""
+    return int(2 ** round(np.log2(0.046 * sr)))
+
+
 def _levinson(r: np.ndarray, order: int) -> np.ndarray:
     """Levinson-Durbin on each row of ``r`` (``(blocks, order + 1)`` autocorrelations):
     ``(blocks, order + 1)`` coefficients ``[1, a1, ..., ap]`` (the same as :func:`_ar_coeffs`
@@ -129,7 +134,7 @@ def _residual(xd: np.ndarray, sr: int, p: int) -> tuple[np.ndarray, np.ndarray, 
     deviation of the block, at least the mean of it and its neighbours, at least 1e-5 of the
     peak. Returns ``(e, scale, coeffs, block)``. Vectorised over blocks: about 0.15 s per
     minute of 44.1 kHz audio."""
-    block = int(2 ** round(np.log2(0.046 * sr)))
+    block = _block_len(sr)
     n = xd.size
     nb = int(np.ceil(n / block))
     half = block // 2
@@ -278,7 +283,7 @@ def click_candidates(x: np.ndarray, sample_rate: int, *, candidate: float = 8.0)
     # the residual chunk by chunk (memory stays flat on long inputs): chunks start on the
     # block grid and carry 2 blocks of context each side, so every block of a chunk's core
     # gets the model and scale it would get in one pass
-    block = int(2 ** round(np.log2(0.046 * sr)))
+    block = _block_len(sr)
     step = block * max(1, int(round(CHUNK_S * sr / block)))
     ratio = np.zeros(n)
     abs_e = np.zeros(n)
