@@ -22,10 +22,12 @@ Methods (``fill_gaps(method=...)``):
     The better short-gap method: one high-order AR model (40 ms of taps) fitted by Burg's
     method jointly to both contexts (never to the unknown gap), the gap solved as the
     least-squares minimiser of the model's prediction error across it (the LSAR step of
-    Janssen, without his re-estimation from the gap); the normal equations are Toeplitz and
-    solved in O(gap²) by Levinson recursion. Below 65 ms it returns the mean of that fill and
-    Etter's (1996) two-model one (a left-context and a right-context Burg model whose errors
-    are minimised together): the two err differently, and their mean beats both.
+    Janssen); the normal equations are Toeplitz and solved in O(gap²) by Levinson recursion.
+    Below 65 ms that fill is averaged with Etter's (1996) two-model one (a left-context and a
+    right-context Burg model whose errors are minimised together): the two err differently,
+    and their mean beats both. Then one refinement: the fill is put in place, a model of left
+    context + fill and one of fill + right context are fitted, and their two-model fill is the
+    answer (below 65 ms, averaged with the fill of one model of the whole stretch).
 ``similarity``
     For long gaps (150 ms and more), where every AR model decays to silence: the passage
     elsewhere in the recording whose surroundings best match the gap's surroundings (music
@@ -211,12 +213,13 @@ def _check_rate(sample_rate) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-#: Burg's noise floor: white noise this fraction of the data's mean power (-60 dB), drawn
-#: from a fixed seed, is added to the segments before the fit. Without it a high-order model
-#: of band-limited audio (an empty band above 11 kHz: a transfer made at 22.05 kHz, or what
-#: the de-noiser returns) drives its prediction error down to rounding noise and the fill
-#: collapses: ``burg2`` reached 0.1 dB gap SNR at 10 ms on 20 validation clips low-passed at
-#: 11 kHz, 22.7 dB with the floor (full band: 22.7 dB with or without it; 50 ms: 16.5 vs 16.4).
+#: Burg's noise floor: the zero-lag correlation of the data is raised by this fraction of
+#: itself (-60 dB) before the fit, as white noise of that power would raise it in expectation
+#: (a ridge on the covariance the reflection coefficients are computed from). Without it a
+#: high-order model of band-limited audio (an empty band above 11 kHz: a transfer made at
+#: 22.05 kHz, or what the de-noiser returns) drives its prediction error down to rounding noise
+#: and the fill collapses: ``burg2`` reached 0.1 dB gap SNR at 10 ms on 20 validation clips
+#: low-passed at 11 kHz, 22.7 dB with a floor (full band: 22.7 dB with or without it).
 #: A floor added to the error energies instead (a white-noise correction of the reflection
 #: coefficients) did not help (0.1 dB at 1e-8; at 1e-4 it cost 4.5 dB on full-band audio).
 BURG_FLOOR = 1e-6
@@ -225,14 +228,19 @@ BURG_FLOOR = 1e-6
 def burg(x: np.ndarray | Sequence[np.ndarray], order: int, *, floor: float = BURG_FLOOR) -> np.ndarray:
     """AR coefficients by Burg's method, fitted jointly to one or several segments.
 
+    Computed from correlations (Vos, "A fast implementation of Burg's method", 2013): the
+    segments' summed autocorrelation (by FFT) and their first and last ``order`` samples give
+    the same reflection coefficients as the classic error recursion in O(order²) per segment
+    instead of O(order × samples); a 1,764-tap model of 2 × 7,056 samples takes about 10 ms.
+
     Parameters
     ----------
     x : a ``(samples,)`` array, or a list of them (the reflection coefficients then
         minimise the forward and backward errors summed over all segments; no error term
         spans two segments). Means are *not* removed here.
     order : model order ``p`` (>= 1); every segment must be longer than ``p``.
-    floor : the white noise floor added first (:data:`BURG_FLOOR`), a fraction of the mean
-        power; 0: none (the plain method).
+    floor : the white noise floor (:data:`BURG_FLOOR`), a fraction of the mean power;
+        0: none (the plain method).
 
     Returns
     -------
@@ -249,85 +257,190 @@ def burg(x: np.ndarray | Sequence[np.ndarray], order: int, *, floor: float = BUR
         raise TooShortError(f"Burg's method needs more than {order} samples of context")
     if not floor >= 0:
         raise ParameterError(f"floor must be >= 0, got {floor}")
-    if floor > 0:
-        power = sum(float(np.dot(s, s)) for s in segs) / sum(s.size for s in segs)
-        rng = np.random.default_rng(0)
-        segs = [s + np.sqrt(floor * power) * rng.standard_normal(s.size) for s in segs]
-    return _burg_numba(segs, int(order)) if _HAVE_NUMBA else _burg_numpy(segs, int(order))
+    order = int(order)
+    r = np.zeros(order + 1)
+    for s in segs:
+        nfft = 1 << int(np.ceil(np.log2(2 * s.size)))
+        spec = np.fft.rfft(s, nfft)
+        r += np.fft.irfft(spec.real**2 + spec.imag**2, nfft)[: order + 1]
+    data = np.concatenate(segs)
+    bounds = np.cumsum([0] + [s.size for s in segs]).astype(np.int64)
+    core = _burg_core if _HAVE_NUMBA else _burg_core_numpy
+    return core(data, bounds, r, order, float(floor))
 
 
-def _burg_numpy(segs: list[np.ndarray], order: int) -> np.ndarray:
-    ef = [s.copy() for s in segs]
-    eb = [s.copy() for s in segs]
-    a = np.zeros(order + 1)
-    a[0] = 1.0
-    for m in range(order):
-        num = 0.0
-        den = 0.0
-        for i in range(len(ef)):
-            f, b = ef[i][1:], eb[i][:-1]
-            num += np.dot(f, b)
-            den += np.dot(f, f) + np.dot(b, b)
-        k = -2.0 * num / den if den > 0 else 0.0
-        for i in range(len(ef)):
-            f, b = ef[i][1:], eb[i][:-1]
-            ef[i], eb[i] = f + k * b, b + k * f
-        a[1 : m + 2] = a[1 : m + 2] + k * a[m::-1]
-    return a
+def _burg_core_numpy(x: np.ndarray, bounds: np.ndarray, r: np.ndarray, order: int,
+                     floor: float) -> np.ndarray:
+    """Burg from correlations (see :func:`burg`), the inner loops as numpy vector operations.
+
+    ``r[0..order]`` is the autocorrelation summed over the segments ``x[bounds[s]:bounds[s+1]]``.
+    Keeps, for the current predictor ``af`` (``a[1:]``): ``first``/``last``, the lag-1..p
+    correlations less the products that the first/last ``n`` samples of each segment no longer
+    take part in, and ``cf``/``cb``, the correlation matrix times the forward/backward error
+    filters, from which each reflection coefficient follows in O(n).
+    """
+    p = order
+    first = r[1 : p + 1].copy()
+    last = r[1 : p + 1].copy()
+    cf = np.zeros(p + 1)
+    cb = np.zeros(p + 1)
+    cf[0] = cb[0] = r[0] * (1.0 + floor)
+    af = np.zeros(p)
+    for n in range(p):
+        for s in range(bounds.size - 1):
+            seg = x[bounds[s] : bounds[s + 1]]
+            size = seg.size
+            head, tail = seg[n], seg[size - n - 1]
+            before = seg[n - 1 :: -1][:n] if n else seg[:0]  # seg[n-1], ..., seg[0]
+            after = seg[size - n : size]  # seg[L-n], ..., seg[L-1]
+            first[:n] -= head * before
+            last[:n] -= tail * after
+            t1 = head + before @ af[:n]
+            t2 = tail + after @ af[:n]
+            cf[: n + 1] -= t1 * seg[n::-1][: n + 1]
+            cb[: n + 1] -= t2 * seg[size - n - 1 : size]
+        cf[n + 1] = first[n] + last[n - 1 :: -1][:n] @ af[:n] if n else first[n]
+        cb[n + 1] = last[n] + first[n - 1 :: -1][:n] @ af[:n] if n else last[n]
+        num = cb[n + 1] + cb[n:0:-1] @ af[:n]
+        den = cb[0] + cb[1 : n + 1] @ af[:n] + cf[0] + cf[1 : n + 1] @ af[:n]
+        k = min(max(-2.0 * num / den if den > 0 else 0.0, -0.999999), 0.999999)
+        af[:n] = af[:n] + k * af[n - 1 :: -1][:n] if n else af[:n]
+        af[n] = k
+        old = cf[: n + 2].copy()
+        cf[: n + 2] += k * cb[n + 1 :: -1][: n + 2]
+        cb[: n + 2] += k * old[::-1]
+    return np.concatenate([[1.0], af])
 
 
-try:  # numba comes with librosa; Burg's inner loop is 10-50x faster compiled
+try:  # numba comes with librosa; the O(order²) loops are much faster compiled
     import numba
 
-    @numba.njit(cache=True)
-    def _burg_core(x, bounds, order):  # pragma: no cover - compiled
-        # one pass per order: the update of stage m also accumulates stage m+1's sums
-        ef = x.copy()
-        eb = x.copy()
-        a = np.zeros(order + 1)
-        a[0] = 1.0
-        tmp = np.zeros(order + 1)
-        nseg = bounds.size - 1
-        num = 0.0
-        den = 0.0
-        for s in range(nseg):
-            for j in range(bounds[s] + 1, bounds[s + 1]):
-                num += ef[j] * eb[j - 1]
-                den += ef[j] * ef[j] + eb[j - 1] * eb[j - 1]
-        for m in range(order):
-            k = -2.0 * num / den if den > 0.0 else 0.0
-            num = 0.0
-            den = 0.0
-            for s in range(nseg):
-                lo = bounds[s] + m + 1
-                hi = bounds[s + 1]
-                prev_f = 0.0
-                # walk backwards so eb[j-1] is still the old value when ef[j] is updated
-                for j in range(hi - 1, lo - 1, -1):
-                    f = ef[j]
-                    b = eb[j - 1]
-                    fn = f + k * b
-                    bn = b + k * f
-                    ef[j] = fn
-                    eb[j] = bn
-                    if j + 1 < hi:
-                        num += prev_f * bn
-                        den += prev_f * prev_f + bn * bn
-                    prev_f = fn
-            for i in range(m + 2):
-                tmp[i] = a[i]
-            for i in range(1, m + 2):
-                a[i] = tmp[i] + k * tmp[m + 1 - i]
-        return a
+    #: fast-math without reassociation: sums keep their order, so results never depend on
+    #: how the arrays happen to be aligned in memory (with it, repeated runs differed in the
+    #: last bits and evaluations were not bit-for-bit repeatable)
+    _FAST = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
 
-    def _burg_numba(segs: list[np.ndarray], order: int) -> np.ndarray:
-        x = np.concatenate(segs)
-        bounds = np.cumsum([0] + [s.size for s in segs]).astype(np.int64)
-        return _burg_core(x, bounds, order)
+    @numba.njit(cache=True, fastmath=_FAST)
+    def _burg_core(x, bounds, r, order, floor):  # pragma: no cover - compiled
+        # the same recursion as _burg_core_numpy, written out as loops
+        p = order
+        first = r[1 : p + 1].copy()
+        last = r[1 : p + 1].copy()
+        cf = np.zeros(p + 1)
+        cb = np.zeros(p + 1)
+        cf[0] = r[0] * (1.0 + floor)
+        cb[0] = cf[0]
+        af = np.zeros(p)
+        for n in range(p):
+            for s in range(bounds.size - 1):
+                o = bounds[s]
+                e = bounds[s + 1]
+                head = x[o + n]
+                tail = x[e - n - 1]
+                t1 = head
+                t2 = tail
+                for k in range(n):
+                    first[k] -= head * x[o + n - k - 1]
+                    last[k] -= tail * x[e - n + k]
+                    t1 += x[o + n - k - 1] * af[k]
+                    t2 += x[e - n + k] * af[k]
+                for k in range(n + 1):
+                    cf[k] -= t1 * x[o + n - k]
+                    cb[k] -= t2 * x[e - n + k - 1]
+            t1 = first[n]
+            t2 = last[n]
+            for k in range(n):
+                t1 += last[n - k - 1] * af[k]
+                t2 += first[n - k - 1] * af[k]
+            cf[n + 1] = t1
+            cb[n + 1] = t2
+            num = cb[n + 1]
+            den = cb[0] + cf[0]
+            for k in range(n):
+                num += cb[n - k] * af[k]
+                den += (cb[k + 1] + cf[k + 1]) * af[k]
+            rc = -2.0 * num / den if den > 0.0 else 0.0
+            rc = min(max(rc, -0.999999), 0.999999)
+            for k in range((n + 1) // 2):
+                u = af[k]
+                v = af[n - k - 1]
+                af[k] = u + rc * v
+                af[n - k - 1] = v + rc * u
+            af[n] = rc
+            for k in range(n + 2):
+                u = cf[k]
+                cf[k] += rc * cb[n - k + 1]
+                cb[n - k + 1] += rc * u
+        out = np.empty(p + 1)
+        out[0] = 1.0
+        out[1:] = af
+        return out
+
+    @numba.njit(cache=True, fastmath=_FAST)
+    def _dot_rev(r, v, k, m):  # pragma: no cover - compiled
+        # sum_{i<m} r[i] v[k-1-i], in four interleaved partial sums (a fixed order, which
+        # the compiler can keep in vector registers without reassociating anything)
+        m4 = m - m % 4
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        for i in range(0, m4, 4):
+            a0 += r[i] * v[k - 1 - i]
+            a1 += r[i + 1] * v[k - 2 - i]
+            a2 += r[i + 2] * v[k - 3 - i]
+            a3 += r[i + 3] * v[k - 4 - i]
+        acc = (a0 + a1) + (a2 + a3)
+        for i in range(m4, m):
+            acc += r[i] * v[k - 1 - i]
+        return acc
+
+    @numba.njit(cache=True, fastmath=_FAST)
+    def _levinson(t, b, p):  # pragma: no cover - compiled
+        # T x = b, T symmetric positive definite Toeplitz with first column t, t[k] = 0 for
+        # k > p (Golub & Van Loan, Algorithm 4.7.2; the inner products stop at lag p)
+        n = b.size
+        x = np.zeros(n)
+        y = np.zeros(n)
+        tmp = np.zeros(n)
+        rr = np.zeros(n)
+        for k in range(1, min(n, p + 1)):
+            rr[k - 1] = t[k] / t[0]
+        bb = b / t[0]
+        x[0] = bb[0]
+        if n == 1:
+            return x
+        y[0] = -rr[0]
+        beta = 1.0
+        alpha = -rr[0]
+        for k in range(1, n):
+            beta = (1.0 - alpha * alpha) * beta
+            m = min(k, p)
+            mu = (bb[k] - _dot_rev(rr, x, k, m)) / beta
+            for i in range(k):
+                x[i] += mu * y[k - 1 - i]
+            x[k] = mu
+            if k < n - 1:
+                alpha = (-rr[k] - _dot_rev(rr, y, k, m)) / beta
+                for i in range(k):
+                    tmp[i] = y[i] + alpha * y[k - 1 - i]
+                for i in range(k):
+                    y[i] = tmp[i]
+                y[k] = alpha
+        return x
 
     _HAVE_NUMBA = True
 except Exception:  # pragma: no cover - numba missing
     _HAVE_NUMBA = False
+
+
+def _solve_toeplitz(col: np.ndarray, rhs: np.ndarray, p: int) -> np.ndarray:
+    """Solve ``T x = rhs`` for the symmetric positive definite Toeplitz ``T`` with first column
+    ``col`` (``(n,)``, zero beyond lag ``p``)."""
+    if _HAVE_NUMBA:
+        return _levinson(np.ascontiguousarray(col, dtype=np.float64),
+                         np.ascontiguousarray(rhs, dtype=np.float64), int(p))
+    return scipy.linalg.solve_toeplitz(col, rhs)
 
 
 def autocorrelation_ar(x: np.ndarray, order: int) -> np.ndarray:
@@ -385,7 +498,7 @@ def _lsar_solve(seg: np.ndarray, g0: int, glen: int, models: list[np.ndarray]) -
         ew[: e.size] = e
         rhs -= scipy.signal.fftconvolve(ew, a[::-1], mode="valid")[:glen]
     col[0] *= 1.0 + 1e-10
-    return scipy.linalg.solve_toeplitz(col, rhs)
+    return _solve_toeplitz(col, rhs, max(a.size - 1 for a in models))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,20 +619,21 @@ def _fill_janssen(c: _Ctx, s: int, e: int) -> np.ndarray:
 BURG2_ORDER_MS = 40.0
 BURG2_CONTEXT_GAPS = 2.0
 BURG2_MIN_CONTEXT_MS = 150.0
-#: Below this gap length (ms) burg2 returns the mean of two fills: the one-model fill and a
+#: Below this gap length (ms) burg2's first fill is the mean of two: the one-model fill and a
 #: fill that minimises the errors of a left-context model and a right-context model together
-#: (Etter's two-model LSAR). Their errors differ enough for the mean to beat both: on 264 gaps
-#: per length in the corpus's train split (``scripts/compare_burg2_pair.py``), +0.62 / +0.49 /
-#: +0.19 dB over the one-model fill at 10 / 20 / 50 ms, +0.14 at 80 ms, where it is not used
-#: (it doubles the time, and an 80 ms gap must take under 50 ms).
+#: (Etter's two-model LSAR); their errors differ enough for the mean to beat both (on 264 gaps
+#: per length in the corpus's train split, ``scripts/compare_burg2_pair.py``: +0.62 / +0.49 /
+#: +0.19 dB over the one-model fill at 10 / 20 / 50 ms). The refinement (below) is then the
+#: mean of a one-model and a two-model refit as well. From this length on, both steps use
+#: the cheaper half only: an 80 ms gap must take under 50 ms.
 BURG2_PAIR_BELOW_MS = 65.0
 
 
 def _fill_burg2(c: _Ctx, s: int, e: int, *, order_ms: float | None = None,
                 context_gaps: float | None = None) -> np.ndarray:
-    """Least-squares AR interpolation with one high-order Burg model fitted jointly to both
-    contexts (never to the unknown gap), minimising forward prediction errors across the gap;
-    below :data:`BURG2_PAIR_BELOW_MS`, averaged with the two-model (left, right) fill."""
+    """Least-squares AR interpolation from high-order Burg models of both contexts (never of
+    the unknown gap), then one refinement by models that see the first fill (see
+    :func:`_joint_lsar`)."""
     glen = e - s
     order_ms = BURG2_ORDER_MS if order_ms is None else order_ms
     context_gaps = BURG2_CONTEXT_GAPS if context_gaps is None else context_gaps
@@ -530,24 +644,45 @@ def _fill_burg2(c: _Ctx, s: int, e: int, *, order_ms: float | None = None,
     if min(nl, nr) < 8:
         return _fill_lpc(c, s, e)
     pair = glen < BURG2_PAIR_BELOW_MS * c.sr / 1000 and min(nl, nr) // 3 >= order
-    return _joint_lsar(c.x[s - nl : e + nr], nl, glen, order, pair=pair)
+    return _joint_lsar(c.x[s - nl : e + nr], nl, glen, order, pair=pair, refine=True)
 
 
-def _joint_lsar(seg: np.ndarray, nl: int, glen: int, order: int, *, pair: bool = False) -> np.ndarray:
+def _joint_lsar(seg: np.ndarray, nl: int, glen: int, order: int, *, pair: bool = False,
+                refine: bool = False) -> np.ndarray:
     """Fill ``seg[nl:nl+glen]`` (``(samples,)``): one Burg model of both sides (mean removed,
     order at most a third of the longer side and no more than the shorter side), then the
     least-squares interpolation (Toeplitz normal equations). With ``pair``, the mean of that
     fill and the one minimising the errors of a left-side and a right-side model together
-    (each of order at most a third of its side)."""
+    (each of order at most a third of its side).
+
+    With ``refine``, the fill is put in place and replaced by the two-model fill of models
+    fitted to left context + fill and fill + right context (with ``pair``: the mean of that and
+    the one-model fill of a model of the whole segment). The models then see the gap's own
+    stretch, as in Janssen's iteration, and each side's model can follow what changes across
+    it. Measured against no refinement on 264 gaps per length of the corpus's train split,
+    two placements (seeds 7 and 8): +0.36 / +0.26 dB at 80 ms (one-model first fill,
+    two-model refit), +0.20 / +0.24 at 50 ms, +0.10 / +0.17 at 20 ms (``pair``), +0.05 at
+    10 ms; on 88 gaps of 80 ms of the val split -0.09 / +0.73. A second refinement lost 0.05
+    to 0.08 dB; a refit of order 30 ms instead of 40 lost 0.17 dB at 80 ms, and the mean of
+    both refits there (as below 65 ms) gained 0.15 dB more but took 80 ms per gap.
+    """
     left, right = seg[:nl], seg[nl + glen :]
     mu = np.concatenate([left, right]).mean()
+    x = seg - mu
     p = max(1, min(order, max(left.size, right.size) // 3, min(left.size, right.size)))
     a = burg([left - mu, right - mu], p)
-    fill = _lsar_solve(seg - mu, nl, glen, [a])
+    fill = _lsar_solve(x, nl, glen, [a])
     if pair:
         q = max(1, min(order, left.size // 3, right.size // 3))
-        two = _lsar_solve(seg - mu, nl, glen, [burg(left - mu, q), burg(right - mu, q)])
+        two = _lsar_solve(x, nl, glen, [burg(left - mu, q), burg(right - mu, q)])
         fill = 0.5 * (fill + two)
+    if refine:
+        x[nl : nl + glen] = fill
+        q = max(1, min(order, (nl + glen) // 3, (glen + right.size) // 3))
+        fill = _lsar_solve(x, nl, glen, [burg(x[: nl + glen], q), burg(x[nl:], q)])
+        if pair:
+            one = _lsar_solve(x, nl, glen, [burg(x, max(1, min(order, x.size // 3)))])
+            fill = 0.5 * (fill + one)
     return fill + mu
 
 

@@ -3,7 +3,8 @@
 For each gap length, gaps are placed at random non-silent places in every render of the
 split (:func:`echoes.inpaint.place_gaps`, seeded), and each gap is filled alone, with the rest
 of the render as it was, by ``burg2`` with one model, ``burg2`` as the mean of the one-model
-and the two-model (left, right) fills, and Janssen. Prints the mean gap SNR of each and the
+and the two-model (left, right) fills (each followed by burg2's refinement, which in the pair
+case averages two refits), and Janssen. Prints the mean gap SNR of each and the
 mean paired differences. Use a development split (``train`` or ``val``), never ``test``.
 
     python scripts/compare_burg2_pair.py --corpus data/corpus --split train --per-piece 3

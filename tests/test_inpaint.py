@@ -278,15 +278,54 @@ def test_evaluate_inpainting_is_deterministic_and_complete():
     assert sum(r1["detection"]["false_gaps_clean"].values()) == 0
 
 
-def test_compiled_burg_matches_reference_implementation():
+def _burg_error_recursion(segs, order):
+    """Burg's method as usually written: forward and backward errors updated stage by stage."""
+    ef = [np.asarray(s, dtype=np.float64).copy() for s in segs]
+    eb = [e.copy() for e in ef]
+    a = np.zeros(order + 1)
+    a[0] = 1.0
+    for m in range(order):
+        num = sum(np.dot(f[1:], b[:-1]) for f, b in zip(ef, eb))
+        den = sum(np.dot(f[1:], f[1:]) + np.dot(b[:-1], b[:-1]) for f, b in zip(ef, eb))
+        k = -2.0 * num / den
+        ef, eb = [f[1:] + k * b[:-1] for f, b in zip(ef, eb)], [b[:-1] + k * f[1:] for f, b in zip(ef, eb)]
+        a[1 : m + 2] = a[1 : m + 2] + k * a[m::-1]
+    return a
+
+
+def test_burg_from_correlations_matches_the_error_recursion():
     from echoes import inpaint
 
     x = _ar_process(TRUE_A, 3000, seed=2)
+    for segs, order in (([x[:1000], x[1500:]], 30), ([x[:41], x[100:131]], 30), ([x], 1)):
+        want = _burg_error_recursion(segs, order)
+        np.testing.assert_allclose(inpaint.burg(segs, order, floor=0.0), want, rtol=1e-8, atol=1e-10)
+        # the numpy fallback (no numba) computes the same recursion
+        data = np.concatenate(segs)
+        bounds = np.cumsum([0] + [s.size for s in segs]).astype(np.int64)
+        r = sum(np.correlate(s, s, "full")[s.size - 1 : s.size + order] for s in segs)
+        np.testing.assert_allclose(inpaint._burg_core_numpy(data, bounds, r, order, 0.0), want,
+                                   rtol=1e-8, atol=1e-10)
     segs = [x[:1000], x[1500:]]
-    np.testing.assert_allclose(inpaint.burg(segs, 30, floor=0.0), inpaint._burg_numpy(segs, 30), rtol=1e-8, atol=1e-10)
-    # the noise floor is deterministic and, at -60 dB, leaves a well-conditioned fit alone
+    # the floor is deterministic and, at -60 dB, leaves a well-conditioned fit alone
     np.testing.assert_array_equal(inpaint.burg(segs, 30), inpaint.burg(segs, 30))
     np.testing.assert_allclose(inpaint.burg(segs, 30), inpaint.burg(segs, 30, floor=0.0), atol=2e-3)
+
+
+def test_toeplitz_solver_matches_scipy():
+    import scipy.linalg
+
+    from echoes import inpaint
+
+    rng = np.random.default_rng(4)
+    for n, p in ((300, 120), (50, 120), (1, 5)):
+        a = np.concatenate([[1.0], 0.05 * rng.standard_normal(p)])
+        ra = np.convolve(a, a[::-1])[p:]
+        col = np.zeros(n)
+        col[: min(n, p + 1)] = ra[: min(n, p + 1)]
+        b = rng.standard_normal(n)
+        np.testing.assert_allclose(inpaint._solve_toeplitz(col, b, p), scipy.linalg.solve_toeplitz(col, b),
+                                   rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("method", ["burg2", "janssen", "lpc"])
