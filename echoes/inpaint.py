@@ -44,6 +44,7 @@ Methods (``fill_gaps(method=...)``):
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass, replace
@@ -320,7 +321,7 @@ try:  # numba comes with librosa; the O(order²) loops are much faster compiled
     #: last bits and evaluations were not bit-for-bit repeatable)
     _FAST = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
 
-    @numba.njit(cache=True, fastmath=_FAST)
+    @numba.njit(cache=True, fastmath=_FAST, nogil=True)
     def _burg_core(x, bounds, r, order, floor):  # pragma: no cover - compiled
         # the same recursion as _burg_core_numpy, written out as loops
         p = order
@@ -376,7 +377,7 @@ try:  # numba comes with librosa; the O(order²) loops are much faster compiled
         out[1:] = af
         return out
 
-    @numba.njit(cache=True, fastmath=_FAST)
+    @numba.njit(cache=True, fastmath=_FAST, nogil=True)
     def _dot_rev(r, v, k, m):  # pragma: no cover - compiled
         # sum_{i<m} r[i] v[k-1-i], in four interleaved partial sums (a fixed order, which
         # the compiler can keep in vector registers without reassociating anything)
@@ -395,7 +396,7 @@ try:  # numba comes with librosa; the O(order²) loops are much faster compiled
             acc += r[i] * v[k - 1 - i]
         return acc
 
-    @numba.njit(cache=True, fastmath=_FAST)
+    @numba.njit(cache=True, fastmath=_FAST, nogil=True)
     def _levinson(t, b, p):  # pragma: no cover - compiled
         # T x = b, T symmetric positive definite Toeplitz with first column t, t[k] = 0 for
         # k > p (Golub & Van Loan, Algorithm 4.7.2; the inner products stop at lag p)
@@ -629,6 +630,22 @@ BURG2_MIN_CONTEXT_MS = 150.0
 BURG2_PAIR_BELOW_MS = 65.0
 
 
+_POOL: list = []
+
+
+def _burg_both(u: np.ndarray, v: np.ndarray, order: int) -> list[np.ndarray]:
+    """``[burg(u, order), burg(v, order)]``, the two fits side by side on two cores where
+    there are two (the compiled recursion releases the GIL; the results are the same)."""
+    if not _HAVE_NUMBA or (os.cpu_count() or 1) < 2:
+        return [burg(u, order), burg(v, order)]
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="echoes-burg"))
+    other = _POOL[0].submit(burg, v, order)
+    return [burg(u, order), other.result()]
+
+
 def _fill_burg2(c: _Ctx, s: int, e: int, *, order_ms: float | None = None,
                 context_gaps: float | None = None) -> np.ndarray:
     """Least-squares AR interpolation from high-order Burg models of both contexts (never of
@@ -674,12 +691,12 @@ def _joint_lsar(seg: np.ndarray, nl: int, glen: int, order: int, *, pair: bool =
     fill = _lsar_solve(x, nl, glen, [a])
     if pair:
         q = max(1, min(order, left.size // 3, right.size // 3))
-        two = _lsar_solve(x, nl, glen, [burg(left - mu, q), burg(right - mu, q)])
+        two = _lsar_solve(x, nl, glen, _burg_both(left - mu, right - mu, q))
         fill = 0.5 * (fill + two)
     if refine:
         x[nl : nl + glen] = fill
         q = max(1, min(order, (nl + glen) // 3, (glen + right.size) // 3))
-        fill = _lsar_solve(x, nl, glen, [burg(x[: nl + glen], q), burg(x[nl:], q)])
+        fill = _lsar_solve(x, nl, glen, _burg_both(x[: nl + glen], x[nl:], q))
         if pair:
             one = _lsar_solve(x, nl, glen, [burg(x, max(1, min(order, x.size // 3)))])
             fill = 0.5 * (fill + one)
