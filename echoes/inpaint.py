@@ -34,8 +34,8 @@ Methods (``fill_gaps(method=...)``):
     repeats) is located by normalised cross-correlation of the waveform (coarse at ~11 kHz,
     refined to the sample), checked on guard bands beside the gap that the search did not see,
     gain-matched and transplanted; what the donor does not explain in the surroundings is
-    filled by AR and added, so the edges join. Falls back to ``janssen`` (from 150 ms) or
-    ``burg2`` (below) when nothing in the recording matches well enough.
+    filled by AR and added, so the edges join. Falls back to ``burg2`` when nothing in the
+    recording matches well enough.
 ``auto``
     ``burg2`` below 150 ms; ``similarity`` (with its fallback) from 150 ms (see
     :func:`choose_method`).
@@ -801,10 +801,10 @@ def _find_donor(c: _Ctx, s: int, e: int, cl: int, cr: int, guard: int = 0) -> tu
 
 
 def _fallback(c: _Ctx, s: int, e: int, long_gap: bool) -> tuple[np.ndarray, str]:
-    """AR fill where no donor passes: Janssen for long gaps (its re-estimation from the filled
-    gap measured 0.3-0.6 dB better than ``burg2`` from 300 ms on), ``burg2`` for short ones."""
-    if long_gap:
-        return _fill_janssen(c, s, e), "janssen"
+    """AR fill where no donor passes: ``burg2`` at every length. (Janssen's method was the
+    long-gap fallback while ``burg2`` had no refinement; refined, ``burg2`` measured +1.57 /
+    +0.48 / -0.08 dB against it at 150 / 300 / 500 ms, 176 gaps each of the corpus's train
+    split, seed 8, and it is the cheaper of the two.) ``long_gap`` is kept for callers."""
     return _fill_burg2(c, s, e), "burg2"
 
 
@@ -878,7 +878,7 @@ def choose_method(gap: Gap) -> str:
     Below 150 ms a transplanted passage helped only where the recording repeats itself
     sample for sample (identical synthetic renders); on humanised renders it never beat
     ``burg2`` on average, so ``auto`` does not spend the search there. From 150 ms every AR
-    model fades to silence and ``similarity`` is tried (it falls back to ``janssen`` when no
+    model fades to silence and ``similarity`` is tried (it falls back to ``burg2`` when no
     passage's outer surroundings match the gap's and predict the 20-60 ms right beside the
     gap to 8 dB or better).
     """
