@@ -623,8 +623,9 @@ BURG2_MIN_CONTEXT_MS = 150.0
 #: Below this gap length (ms) burg2's first fill is the mean of two: the one-model fill and a
 #: fill that minimises the errors of a left-context model and a right-context model together
 #: (Etter's two-model LSAR); their errors differ enough for the mean to beat both (on 264 gaps
-#: per length in the corpus's train split, ``scripts/compare_burg2_pair.py``: +0.62 / +0.49 /
-#: +0.19 dB over the one-model fill at 10 / 20 / 50 ms). The refinement (below) is then the
+#: per length in the corpus's train split, ``scripts/compare_burg2.py --compare pair``, before
+#: the refinement existed: +0.62 / +0.49 / +0.19 dB over the one-model fill at 10 / 20 /
+#: 50 ms). The refinement (below) is then the
 #: mean of a one-model and a two-model refit as well. From this length on, both steps use
 #: the cheaper half only: an 80 ms gap must take under 50 ms.
 BURG2_PAIR_BELOW_MS = 65.0
@@ -800,11 +801,12 @@ def _find_donor(c: _Ctx, s: int, e: int, cl: int, cr: int, guard: int = 0) -> tu
     return best_t, best_v
 
 
-def _fallback(c: _Ctx, s: int, e: int, long_gap: bool) -> tuple[np.ndarray, str]:
+def _fallback(c: _Ctx, s: int, e: int) -> tuple[np.ndarray, str]:
     """AR fill where no donor passes: ``burg2`` at every length. (Janssen's method was the
     long-gap fallback while ``burg2`` had no refinement; refined, ``burg2`` measured +1.57 /
     +0.48 / -0.08 dB against it at 150 / 300 / 500 ms, 176 gaps each of the corpus's train
-    split, seed 8, and it is the cheaper of the two.) ``long_gap`` is kept for callers."""
+    split: ``scripts/compare_burg2.py --compare refine --gap-ms 150,300,500 --per-piece 2
+    --seed 8``; and it is the cheaper of the two.)"""
     return _fill_burg2(c, s, e), "burg2"
 
 
@@ -829,11 +831,11 @@ def _fill_similarity(c: _Ctx, s: int, e: int, *, threshold: float | None = None
     want = int(min(max(SIM_MIN_CONTEXT_MS * ms, glen), SIM_MAX_CONTEXT_MS * ms)) + guard
     cl, cr = _context(c, s, e, want)
     if c.feats is None or min(cl, cr) < guard + (want - guard) // 2:
-        return _fallback(c, s, e, long_gap)
+        return _fallback(c, s, e)
     t, v = _find_donor(c, s, e, cl, cr, guard)
     if t < 0 or v < thr:
         log.debug("gap %d-%d: best donor at %d, ncc %.3f: not used", s, e, t, v)
-        return _fallback(c, s, e, long_gap)
+        return _fallback(c, s, e)
     seg = c.x[s - cl : e + cr]
     donor = c.x[t : t + seg.size]
     outer = np.ones(seg.size, dtype=bool)
@@ -846,7 +848,7 @@ def _fill_similarity(c: _Ctx, s: int, e: int, *, threshold: float | None = None
     guard_snr = gap_snr(seg[bands], gain * donor[bands])
     log.debug("gap %d-%d: donor at %d, ncc %.3f, guard SNR %.1f dB", s, e, t, v, guard_snr)
     if guard_snr < (SIM_MIN_GUARD_SNR_DB if long_gap else SIM_MIN_GUARD_SNR_SHORT_DB):
-        return _fallback(c, s, e, long_gap)
+        return _fallback(c, s, e)
     known = np.ones(seg.size, dtype=bool)
     known[cl : cl + glen] = False
     dd = np.dot(donor[known], donor[known])

@@ -1,13 +1,18 @@
-"""Compare burg2 with and without its refinement on a corpus split (how it was chosen).
+"""Compare burg2's variants on a corpus split (how its settings were chosen).
 
-For each gap length, gaps are placed at random non-silent places in every render of the
-split (:func:`echoes.inpaint.place_gaps`, seeded as in ``compare_burg2_pair.py``), each gap is
-filled alone with the rest of the render as it was, by ``burg2`` without the refinement, by
-``burg2`` as shipped (one refinement: models of left context + fill and fill + right context),
-and by Janssen. Prints the mean gap SNRs, the paired differences with 95 % normal intervals,
-and the milliseconds per gap. Use a development split (``train`` or ``val``), never ``test``.
+``--compare pair``: ``burg2`` with a one-model first fill against the mean of the one-model and
+the two-model (left, right) first fills (both refined as shipped; how BURG2_PAIR_BELOW_MS was
+chosen). ``--compare refine``: ``burg2`` without its refinement against ``burg2`` as shipped
+(models of left context + fill and fill + right context refit the gap once). Janssen is
+measured beside both.
 
-    python scripts/compare_burg2_refine.py --corpus data/corpus --split train --per-piece 3 --seed 8
+For each gap length, gaps are placed at random non-silent places in every render of the split
+(:func:`echoes.inpaint.place_gaps`, seeded), and each gap is filled alone, with the rest of the
+render as it was. Prints the mean gap SNR of each fill, the paired differences from the first
+(mean ± 95 % normal interval) and the milliseconds per gap. Use a development split (``train``
+or ``val``), never ``test``.
+
+    python scripts/compare_burg2.py --corpus data/corpus --split train --per-piece 3 --compare refine --seed 8
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,8 +34,19 @@ from echoes import corpus as ecorpus
 from echoes import inpaint as I
 
 
-def burg2_plain(c: I._Ctx, s: int, e: int) -> np.ndarray:
-    """burg2's first fill (the settings of :func:`echoes.inpaint._fill_burg2`), no refinement."""
+def _with_pair(flag: bool) -> Callable[[I._Ctx, int, int], np.ndarray]:
+    def fill(c: I._Ctx, s: int, e: int) -> np.ndarray:
+        saved = I.BURG2_PAIR_BELOW_MS
+        I.BURG2_PAIR_BELOW_MS = 1e9 if flag else 0.0
+        try:
+            return I._fill_burg2(c, s, e)
+        finally:
+            I.BURG2_PAIR_BELOW_MS = saved
+    return fill
+
+
+def _unrefined(c: I._Ctx, s: int, e: int) -> np.ndarray:
+    """burg2's first fill (the settings of :func:`echoes.inpaint._fill_burg2`), not refined."""
     glen = e - s
     order = max(2, int(round(I.BURG2_ORDER_MS * c.sr / 1000)))
     want = max(int(I.BURG2_CONTEXT_GAPS * glen), int(I.BURG2_MIN_CONTEXT_MS * c.sr / 1000))
@@ -39,10 +56,17 @@ def burg2_plain(c: I._Ctx, s: int, e: int) -> np.ndarray:
     return I._joint_lsar(c.x[s - nl : e + nr], nl, glen, order, pair=pair)
 
 
+COMPARISONS = {
+    "pair": {"one": _with_pair(False), "pair": _with_pair(True), "janssen": I._fill_janssen},
+    "refine": {"plain": _unrefined, "refined": I._fill_burg2, "janssen": I._fill_janssen},
+}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--split", default="train", choices=["train", "val"])
+    ap.add_argument("--compare", default="refine", choices=list(COMPARISONS))
     ap.add_argument("--gap-ms", default="10,20,50,80")
     ap.add_argument("--per-piece", type=int, default=3)
     ap.add_argument("--seed", type=int, default=7)
@@ -54,11 +78,12 @@ def main() -> None:
         x, s = eaudio.load(folder / r["file"])
         pieces.append(eaudio.resample(eaudio.to_mono(x)[0], s, sr).astype(np.float64))
     print(f"{len(pieces)} renders of the {args.split} split, seed {args.seed}")
-    fills = {"plain": burg2_plain, "refined": I._fill_burg2, "janssen": I._fill_janssen}
+    fills = COMPARISONS[args.compare]
+    base = next(iter(fills))
     for ms in (float(v) for v in args.gap_ms.split(",")):
         length = round(ms * sr / 1000)
         margin = 4 * length + int(0.2 * sr)
-        snr = {k: [] for k in fills}
+        snr: dict[str, list[float]] = {k: [] for k in fills}
         secs = {k: 0.0 for k in fills}
         for k, x in enumerate(pieces):
             rng = np.random.default_rng([args.seed, int(ms * 1000), k])
@@ -74,16 +99,13 @@ def main() -> None:
                     secs[kind] += time.perf_counter() - t
                     snr[kind].append(min(I.gap_snr(x[s : s + length], v), I.SNR_CAP_DB))
         a = {k: np.array(v) for k, v in snr.items()}
-        n = len(a["plain"])
-
-        def diff(u: str, v: str) -> str:
-            d = a[u] - a[v]
-            return f"{d.mean():+.2f} ± {1.96 * d.std() / np.sqrt(max(n, 1)):.2f}"
-
-        print(f"{ms:g} ms, {n} gaps: plain {a['plain'].mean():.2f} dB, refined {a['refined'].mean():.2f} dB, "
-              f"Janssen {a['janssen'].mean():.2f} dB; refined - plain {diff('refined', 'plain')} dB, "
-              f"refined - Janssen {diff('refined', 'janssen')} dB; ms per gap: "
-              + ", ".join(f"{k} {1000 * secs[k] / max(n, 1):.0f}" for k in fills))
+        n = len(a[base])
+        means = ", ".join(f"{k} {a[k].mean():.2f} dB" for k in fills)
+        diffs = ", ".join(f"{k} - {base} {(a[k] - a[base]).mean():+.2f} ± "
+                          f"{1.96 * (a[k] - a[base]).std() / np.sqrt(max(n, 1)):.2f} dB"
+                          for k in fills if k != base)
+        times = ", ".join(f"{k} {1000 * secs[k] / max(n, 1):.0f}" for k in fills)
+        print(f"{ms:g} ms, {n} gaps: {means}; {diffs}; ms per gap: {times}")
 
 
 if __name__ == "__main__":
