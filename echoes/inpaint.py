@@ -631,19 +631,21 @@ BURG2_MIN_CONTEXT_MS = 150.0
 BURG2_PAIR_BELOW_MS = 65.0
 
 
-_POOL: list = []
+_POOL: dict = {}  # process id -> the helper thread's executor (a forked child makes its own)
 
 
 def _burg_both(u: np.ndarray, v: np.ndarray, order: int) -> list[np.ndarray]:
     """``[burg(u, order), burg(v, order)]``, the two fits side by side on two cores where
-    there are two (the compiled recursion releases the GIL; the results are the same)."""
-    if not _HAVE_NUMBA or (os.cpu_count() or 1) < 2:
+    there are two and ``OMP_NUM_THREADS`` does not ask for one thread (the compiled recursion
+    releases the GIL; the results are the same bit for bit)."""
+    if not _HAVE_NUMBA or (os.cpu_count() or 1) < 2 or os.environ.get("OMP_NUM_THREADS") == "1":
         return [burg(u, order), burg(v, order)]
-    if not _POOL:
+    pool = _POOL.get(os.getpid())
+    if pool is None:
         from concurrent.futures import ThreadPoolExecutor
 
-        _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="echoes-burg"))
-    other = _POOL[0].submit(burg, v, order)
+        pool = _POOL[os.getpid()] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="echoes-burg")
+    other = pool.submit(burg, v, order)
     return [burg(u, order), other.result()]
 
 

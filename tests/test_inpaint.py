@@ -364,3 +364,16 @@ def test_merge_gaps_unions_user_and_detected():
     merged = merge_gaps(found, user)
     assert [(g.start, g.end, g.kind) for g in merged] == [
         (int(0.10 * SR), int(0.25 * SR), "user"), (int(0.5 * SR), int(0.6 * SR), "dropout")]
+
+
+def test_side_fits_on_a_helper_thread_match_serial_fits(monkeypatch):
+    from echoes import inpaint
+
+    x = _ar_process(TRUE_A, 6000, seed=5)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    both = inpaint._burg_both(x[:4000], x[2500:], 200)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    serial = inpaint._burg_both(x[:4000], x[2500:], 200)
+    for a, b in zip(both, serial):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(both[0], inpaint.burg(x[:4000], 200))
