@@ -226,6 +226,13 @@ def _check_rate(sample_rate) -> None:
 BURG_FLOOR = 1e-6
 
 
+def _autocorrelation(x: np.ndarray, lags: int) -> np.ndarray:
+    """``sum_n x[n] x[n+k]`` for ``k = 0..lags`` of a float64 ``(samples,)`` array (by FFT)."""
+    nfft = 1 << int(np.ceil(np.log2(2 * x.size)))
+    spec = np.fft.rfft(x, nfft)
+    return np.fft.irfft(spec.real**2 + spec.imag**2, nfft)[: lags + 1]
+
+
 def burg(x: np.ndarray | Sequence[np.ndarray], order: int, *, floor: float = BURG_FLOOR) -> np.ndarray:
     """AR coefficients by Burg's method, fitted jointly to one or several segments.
 
@@ -259,11 +266,7 @@ def burg(x: np.ndarray | Sequence[np.ndarray], order: int, *, floor: float = BUR
     if not floor >= 0:
         raise ParameterError(f"floor must be >= 0, got {floor}")
     order = int(order)
-    r = np.zeros(order + 1)
-    for s in segs:
-        nfft = 1 << int(np.ceil(np.log2(2 * s.size)))
-        spec = np.fft.rfft(s, nfft)
-        r += np.fft.irfft(spec.real**2 + spec.imag**2, nfft)[: order + 1]
+    r = sum(_autocorrelation(s, order) for s in segs)
     data = np.concatenate(segs)
     bounds = np.cumsum([0] + [s.size for s in segs]).astype(np.int64)
     core = _burg_core if _HAVE_NUMBA else _burg_core_numpy
@@ -451,10 +454,7 @@ def autocorrelation_ar(x: np.ndarray, order: int) -> np.ndarray:
     Toeplitz system positive definite. Returns ``a`` with ``a[0] = 1`` as :func:`burg`.
     """
     x = np.asarray(x, dtype=np.float64)
-    n = x.size
-    nfft = int(2 ** np.ceil(np.log2(2 * n)))
-    spec = np.fft.rfft(x, nfft)
-    r = np.fft.irfft(spec.real**2 + spec.imag**2, nfft)[: order + 1] / n
+    r = _autocorrelation(x, order) / x.size
     if r[0] <= 0:
         a = np.zeros(order + 1)
         a[0] = 1.0
@@ -625,9 +625,9 @@ BURG2_MIN_CONTEXT_MS = 150.0
 #: (Etter's two-model LSAR); their errors differ enough for the mean to beat both (on 264 gaps
 #: per length in the corpus's train split, ``scripts/compare_burg2.py --compare pair``, before
 #: the refinement existed: +0.62 / +0.49 / +0.19 dB over the one-model fill at 10 / 20 /
-#: 50 ms). The refinement (below) is then the
-#: mean of a one-model and a two-model refit as well. From this length on, both steps use
-#: the cheaper half only: an 80 ms gap must take under 50 ms.
+#: 50 ms). The refinement (below) is then the mean of a one-model and a two-model refit as
+#: well. From this length on, both steps use the cheaper half only, to keep an 80 ms gap near
+#: its 50 ms goal (64 ms on the 2-core machine of the last bench; both halves took about 80).
 BURG2_PAIR_BELOW_MS = 65.0
 
 
