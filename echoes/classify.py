@@ -23,9 +23,10 @@ Dropouts. A digital dropout of a few milliseconds hardly changes a 5-second spec
 STFT frame is 93 ms long), so the network misses many of them; the gap detector
 (:func:`echoes.gaps.detect_gaps`: runs of near-zero samples and sudden level drops inside
 sound, 100 % precision and recall on dropouts of 5 ms and more in ``echoes evaluate``) does
-not. With ``dropouts=True`` (the default) the input is also searched for gaps at its own rate;
-they are listed in ``dropouts`` and make the verdict ``"noisy"`` (worth restoring), whatever
-``p_noisy`` says. ``p_noisy`` and the segments stay the network's, so the de-noiser, which
+not. With ``dropouts=True`` (the default) the input is also searched for gaps at its own rate,
+onset cuts included (digital silence that runs on into a note and cuts its attack; kind
+``"onset-cut"``, which restoration does not fill, see :mod:`echoes.gaps`); they are listed in
+``dropouts`` and make the verdict ``"noisy"`` (worth restoring), whatever ``p_noisy`` says. ``p_noisy`` and the segments stay the network's, so the de-noiser, which
 follows ``p_noisy`` window by window, is not switched on by a dropout alone.
 
 Clicks. A single faint click (a tenth of a millisecond at a tenth of the music's peak) is
@@ -260,8 +261,9 @@ class Classifier:
         hop_s : seconds between window starts (rounded to whole STFT frames of 23.2 ms).
         channels : ``"mix"`` averages the channels to mono (historic sources are mono);
             ``"max"`` judges each channel and keeps the larger ``p_noisy`` per window.
-        dropouts : also search for dropouts and level drops (:func:`echoes.gaps.detect_gaps`
-            at the input's rate); any found makes the verdict ``"noisy"``.
+        dropouts : also search for dropouts, level drops and onset cuts
+            (:func:`echoes.gaps.detect_gaps` at the input's rate); any found makes the verdict
+            ``"noisy"``.
         clicks : when nothing else made the verdict noisy and the rate is at least
             :data:`CLICK_MIN_RATE`, search for isolated clicks
             (:func:`echoes.declick.find_clicks`); any found makes the verdict ``"noisy"``.
@@ -312,7 +314,7 @@ class Classifier:
             from echoes.gaps import detect_gaps
 
             found = [{"start": round(g.start / sample_rate, 6), "end": round(g.end / sample_rate, 6), "kind": g.kind}
-                     for g in detect_gaps(a, int(sample_rate))]
+                     for g in detect_gaps(a, int(sample_rate), onset_cuts=True)]
         noisy = overall >= self.threshold or bool(found)
         found_clicks: list[dict[str, Any]] = []
         if clicks and not noisy and sample_rate >= CLICK_MIN_RATE:

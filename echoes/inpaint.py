@@ -1220,8 +1220,8 @@ def evaluate_inpainting(
 
 
 def detect_gaps(audio: np.ndarray, sample_rate: int, *, sensitivity: float = 0.5,
-                min_ms: float = 5.0) -> list[Gap]:
+                min_ms: float = 5.0, onset_cuts: bool = False) -> list[Gap]:
     """Find dropouts and sudden level drops inside sound; see :func:`echoes.gaps.detect_gaps`."""
     from echoes.gaps import detect_gaps as _detect  # noqa: PLC0415 (gaps imports this module)
 
-    return _detect(audio, sample_rate, sensitivity=sensitivity, min_ms=min_ms)
+    return _detect(audio, sample_rate, sensitivity=sensitivity, min_ms=min_ms, onset_cuts=onset_cuts)

@@ -199,6 +199,24 @@ def test_a_dropout_that_runs_on_into_a_rest_is_found():
     assert detect_gaps(faint, SR) == []
 
 
+def test_a_dropout_from_a_rest_into_a_note_is_an_onset_cut_for_the_verdict_only():
+    """Digital silence that runs on into the next note: the music resumes at full level, where
+    a natural onset (a 3-ms attack out of silence) ramps up. Reported only with onset_cuts."""
+    x = _music_with_rests()
+    assert detect_gaps(x, SR, onset_cuts=True) == []  # natural onsets out of digital silence
+    # the first loud note after the lead-in (notes k = 1, 2 are loud): cut its first 40 ms
+    on = np.flatnonzero(np.abs(x) > 0)
+    starts = on[np.flatnonzero(np.diff(np.r_[-10, on]) > 1)]
+    loud = [s0 for s0 in starts if np.abs(x[s0 : s0 + SR // 20]).max() > 0.3]
+    b = loud[1] + int(0.040 * SR)
+    y = x.copy()
+    y[loud[1] - int(0.02 * SR) : b] = 0.0
+    found = detect_gaps(y, SR, onset_cuts=True)
+    assert [(g.kind, g.end) for g in found] == [("onset-cut", b)]
+    assert found[0].start < loud[1] - int(0.02 * SR)  # the whole silent run: where the note began is unknown
+    assert detect_gaps(y, SR) == []  # off by default: restoration does not fill such a span
+
+
 def test_detection_of_a_zero_run_in_one_channel_and_a_level_drop():
     x = np.stack([_sustained(), _sustained()])
     a, b = int(0.8 * SR), int(0.83 * SR)
