@@ -123,7 +123,7 @@ def _ogg_round_trip(x: np.ndarray, sr: int) -> np.ndarray:
 
 
 def eval_classifier(clips: list[np.ndarray], *, weights=None, noise_dir=None, noise_split="train",
-                    seed: int = 0) -> dict[str, Any]:
+                    seed: int = 0, clip_ids: list[str] | None = None) -> dict[str, Any]:
     """Accuracy, false-noisy rate and confusion matrix over clean and degraded 5-second clips.
 
     ``noise_split`` picks the recorded noise clips the presets use: ``train`` (seen in training)
@@ -139,15 +139,28 @@ def eval_classifier(clips: list[np.ndarray], *, weights=None, noise_dir=None, no
     rows: list[tuple[str, bool, float, bool]] = []  # (condition, truly noisy, p_noisy, verdict noisy)
     t0 = time.perf_counter()
 
-    def judge(name: str, truth: bool, v: np.ndarray) -> None:
+    errors: list[dict[str, Any]] = []  # every window the verdict got wrong, and what it held
+
+    def judge(name: str, truth: bool, v: np.ndarray, i: int, info: dict | None = None) -> None:
         res = clf.classify(v.astype(np.float32), EVAL_RATE)
         rows.append((name, truth, res.p_noisy, res.verdict == "noisy"))
+        if truth != res.noisy:
+            e: dict[str, Any] = {"condition": name, "clip": clip_ids[i] if clip_ids else i, "truth": "noisy" if truth
+                                 else "clean", "p_noisy": round(float(res.p_noisy), 4)}
+            if info is not None:
+                e["seed"] = info.get("seed")
+                e["snr_db"] = None if info.get("snr_db") is None else round(float(info["snr_db"]), 2)
+                e["effects"] = [x["name"] for x in info.get("effects", [])]
+                clicks = [x["params"].get("count") for x in info.get("effects", []) if x["name"] == "clicks"]
+                if clicks:
+                    e["clicks"] = clicks[0]
+            errors.append(e)
 
     for i, x in enumerate(clips):
         variants = {"clean": x, "clean quiet (-30 dB)": x * 10 ** (-30 / 20),
                     "clean ogg round trip": _ogg_round_trip(x, EVAL_RATE)}
         for name, v in variants.items():
-            judge(name, False, v)
+            judge(name, False, v, i)
         for k, preset in enumerate(PRESETS):
             # Dropouts or level drops that fall where the clip is silent change nothing: no
             # listener (or classifier) can hear them, so such draws are replaced by the next
@@ -160,7 +173,7 @@ def eval_classifier(clips: list[np.ndarray], *, weights=None, noise_dir=None, no
                 if audible_gaps(x, info):
                     break
                 redrawn[preset] = redrawn.get(preset, 0) + 1
-            judge(preset, bool(is_noisy(info)), eaudio.peak_safe(y.astype(np.float32)))  # as a file would hold it
+            judge(preset, bool(is_noisy(info)), eaudio.peak_safe(y.astype(np.float32)), i, info)  # as a file holds it
     secs = time.perf_counter() - t0
     truth = np.array([r[1] for r in rows])
     net = np.array([r[2] >= thr for r in rows])
@@ -190,6 +203,7 @@ def eval_classifier(clips: list[np.ndarray], *, weights=None, noise_dir=None, no
         "network": scores(net),
         "by_condition": by,
         "redrawn_inaudible_gaps": redrawn,
+        "errors": errors,
         "seconds_per_window": round(secs / max(1, len(rows)), 4),
     }
 
@@ -359,6 +373,22 @@ def _fmt(v: Any, nd: int = 2) -> str:
     return str(v)
 
 
+def _errors_md(errors: list[dict[str, Any]]) -> str:
+    """One line on the windows the classifier's verdict got wrong (condition, what it held)."""
+    if not errors:
+        return "none"
+    out = []
+    for e in errors:
+        what = [f"{e['snr_db']} dB SNR"] if e.get("snr_db") is not None and e["truth"] == "noisy" else []
+        if e.get("clicks") is not None:
+            what.append(f"{e['clicks']} click{'s' if e['clicks'] != 1 else ''}")
+        if e["truth"] == "noisy" and e.get("snr_db") is None and e.get("effects"):
+            what.append(" + ".join(e["effects"]))
+        what.append(f"p_noisy {e['p_noisy']:.3f}")
+        out.append(f"`{e['condition']}` ({', '.join(what)}; {e['clip']})")
+    return "; ".join(out)
+
+
 def render_markdown(r: dict[str, Any]) -> str:
     """The tables of results.md (the README's Results section is made from this text)."""
     L: list[str] = []
@@ -434,13 +464,16 @@ def render_markdown(r: dict[str, Any]) -> str:
         for cond, v in c["by_condition"].items():
             L.append(f"| {cond} | {v['n']} | {_fmt(v['accuracy_pct'], 2)} | {_fmt(v['called_noisy_pct'], 2)} "
                      f"| {_fmt(v.get('network_accuracy_pct'), 2)} |")
+        if c.get("errors") is not None:
+            L.append(f"\nWindows the verdict got wrong: {_errors_md(c['errors'])}.")
         for key, title in (("harder_piano", "held-out piano"), ("harder_noise", "held-out noise clips")):
             h = r.get("classifier_" + key)
             if h:
                 hn = h.get("network", {})
                 L.append(f"\nHarder test, {title}: accuracy {_fmt(h['accuracy_pct'], 3)}%, false-noisy "
                          f"{_fmt(h['false_noisy_pct'], 3)}% over {h['windows']} windows (network alone: "
-                         f"{_fmt(hn.get('accuracy_pct'), 3)}%, false-noisy {_fmt(hn.get('false_noisy_pct'), 3)}%).")
+                         f"{_fmt(hn.get('accuracy_pct'), 3)}%, false-noisy {_fmt(hn.get('false_noisy_pct'), 3)}%)"
+                         + (f"; wrong: {_errors_md(h['errors'])}." if h.get("errors") is not None else "."))
     if inp and inp.get("table_md"):
         L.append("\n### Inpainting: gap SNR (dB) by gap length\n")
         L.append(inp["table_md"])
@@ -564,7 +597,7 @@ def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = Non
     results["classifier_material"] = cmat["source"]
     log.info("classifier on %d clips", len(cmat["clips"]))
     results["classifier"] = eval_classifier(cmat["clips"], weights=weights, noise_dir=noise_dir,
-                                            noise_split="train", seed=seed)
+                                            noise_split="train", seed=seed, clip_ids=cmat["clip_ids"])
     hp = None
     if not quick:
         try:
@@ -572,12 +605,14 @@ def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = Non
                                heldout_piano=True)
             results["classifier_harder_piano_material"] = hp["source"]
             results["classifier_harder_piano"] = eval_classifier(hp["clips"], weights=weights, noise_dir=noise_dir,
-                                                                 noise_split="train", seed=seed + 1)
+                                                                 noise_split="train", seed=seed + 1,
+                                                                 clip_ids=hp["clip_ids"])
         except Exception as exc:  # the corpus may have no held-out-piano split
             log.warning("harder test (held-out piano) skipped: %s", exc)
         if noise_dir:
             results["classifier_harder_noise"] = eval_classifier(cmat["clips"], weights=weights, noise_dir=noise_dir,
-                                                                 noise_split="test", seed=seed + 2)
+                                                                 noise_split="test", seed=seed + 2,
+                                                                 clip_ids=cmat["clip_ids"])
     log.info("de-noising on %d clips", len(mat["clips"]))
     dn_clips = mat["clips"][: (3 if quick else 24)]
     results["denoise"] = eval_denoise(dn_clips, weights=weights, noise_dir=noise_dir, device=device, seed=seed,
