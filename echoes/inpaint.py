@@ -627,7 +627,7 @@ BURG2_MIN_CONTEXT_MS = 150.0
 #: the refinement existed: +0.62 / +0.49 / +0.19 dB over the one-model fill at 10 / 20 /
 #: 50 ms). The refinement (below) is then the mean of a one-model and a two-model refit as
 #: well. From this length on, both steps use the cheaper half only, to keep an 80 ms gap near
-#: its 50 ms goal (64 ms on the 2-core machine of the last bench; both halves took about 80).
+#: its 50 ms goal (53 to 64 ms on the 2-core machine of the last benches; both halves took about 80).
 BURG2_PAIR_BELOW_MS = 65.0
 
 
