@@ -26,8 +26,9 @@ sound, 100 % precision and recall on dropouts of 5 ms and more in ``echoes evalu
 not. With ``dropouts=True`` (the default) the input is also searched for gaps at its own rate,
 onset cuts included (digital silence that runs on into a note and cuts its attack; kind
 ``"onset-cut"``, which restoration does not fill, see :mod:`echoes.gaps`); they are listed in
-``dropouts`` and make the verdict ``"noisy"`` (worth restoring), whatever ``p_noisy`` says. ``p_noisy`` and the segments stay the network's, so the de-noiser, which
-follows ``p_noisy`` window by window, is not switched on by a dropout alone.
+``dropouts`` and make the verdict ``"noisy"`` (worth restoring), whatever ``p_noisy`` says.
+``p_noisy`` and the segments stay the network's, so the de-noiser, which follows ``p_noisy``
+window by window, is not switched on by a dropout alone.
 
 Clicks. A single faint click (a tenth of a millisecond at a tenth of the music's peak) is
 spread over one 93-ms STFT frame of a 5-second window, so the network misses some too. When

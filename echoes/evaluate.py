@@ -145,8 +145,8 @@ def eval_classifier(clips: list[np.ndarray], *, weights=None, noise_dir=None, no
         res = clf.classify(v.astype(np.float32), EVAL_RATE)
         rows.append((name, truth, res.p_noisy, res.verdict == "noisy"))
         if truth != res.noisy:
-            e: dict[str, Any] = {"condition": name, "clip": clip_ids[i] if clip_ids else i, "truth": "noisy" if truth
-                                 else "clean", "p_noisy": round(float(res.p_noisy), 4)}
+            e: dict[str, Any] = {"condition": name, "clip": clip_ids[i] if clip_ids else i,
+                                 "truth": "noisy" if truth else "clean", "p_noisy": round(float(res.p_noisy), 4)}
             if info is not None:
                 e["seed"] = info.get("seed")
                 e["snr_db"] = None if info.get("snr_db") is None else round(float(info["snr_db"]), 2)

@@ -22,10 +22,10 @@ Three kinds are found, on ``(samples,)`` or ``(channels, samples)`` float audio 
     (a hammer, a sample's attack, a fade): at most 0.04 on all 48 such onsets inside the
     corpus's renders, against 0.12 or more for 96 % of 176 simulated cuts (5 to 150 ms into
     those onsets' notes; ``scripts/tune_verdict_detectors.py --what onsets``); no onset cut is
-    found in any render of the corpus (334 minutes, at 44.1 and 22.05 kHz). A silent lead-in (a run from the first sample) is not searched: a
-    trimmed sample there starts with a step too (up to 0.19 in the corpus). The span is the
-    whole silent run: where inside it the note began is unknown, so restoration does not
-    fill it.
+    found in any render of the corpus (334 minutes, at 44.1 and 22.05 kHz). A silent lead-in
+    (a run from the first sample) is not searched: a trimmed sample there starts with a step
+    too (up to 0.19 in the corpus). The span is the whole silent run: where inside it the
+    note began is unknown, so restoration does not fill it.
 ``level-drop``
     A dip of at least ``min_ms`` where the 1-ms RMS level falls by 30 dB or more (at
     sensitivity 0.5) below the level of the 5 ms before it within about 2 ms, and comes back

@@ -74,7 +74,9 @@ def _job(args):
 
 
 def tune_clicks(folder: str, workers: int, n_train: int) -> None:
-    man = __import__("echoes.corpus", fromlist=["x"]).load_manifest(folder)
+    from echoes import corpus as C
+
+    man = C.load_manifest(folder)
     held = [p for p, v in man["pianos"].items() if v.get("heldout")]
     dev = _clips(folder, "val") + _clips(folder, "train", maxn=n_train)
     neg = dev + (_clips(folder, "test", piano=held[0], maxn=120) if held else [])
