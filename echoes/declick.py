@@ -349,14 +349,14 @@ def find_clicks(
     The defaults were chosen at 44.1 kHz (``scripts/tune_verdict_detectors.py --what clicks``)
     on 952 windows of 5 s (476 clips of the corpus's validation split and a training subset, two
     draws each of 0.2 to 1 clicks per second of the simulator's ``Clicks``, 0.1 to 3 ms, a
-    tenth of the peak up) against 3,576 clean windows (the same clips and 120 of
-    the held-out piano; as is, 30 dB quieter, through Ogg Vorbis, and with three random draws
-    of the training's clean augmentations: reverb, quiet passages, silences, a noise floor,
-    wow, soft clipping, lossy codecs, 16-bit rounding): the loosest level with no clean window
-    called clicky was -17 dB at score 25 (-17.5 dB called 4 clicky, variants of one Iowa-piano
-    clip, with 0.1-ms impulses in the clean render itself), and the defaults keep 1 dB from it. They find a
-    click in 85.4 % of the clicky windows on their own (the earlier score 30 and -12 dB: 80.7 %);
-    the network finds most of the rest.
+    tenth of the peak up) against 3,576 clean windows (the same clips and 120 of the held-out
+    piano; as is, 30 dB quieter, through Ogg Vorbis, and with three random draws of the
+    training's clean augmentations: reverb, quiet passages, silences, a noise floor, wow, soft
+    clipping, lossy codecs, 16-bit rounding): the loosest level with no clean window called
+    clicky was -17 dB at score 25 (-17.5 dB called 4 clicky, variants of one Iowa-piano clip,
+    with 0.1-ms impulses in the clean render itself), and the defaults keep 1 dB from it. They
+    find a click in 85.4 % of the clicky windows on their own (the earlier score 30 and
+    -12 dB: 80.7 %); the network finds most of the rest.
 
     Returns ``[{"start", "end"} (seconds), "score"}, ...]`` sorted by time.
     """

@@ -113,9 +113,6 @@ def onset_stats(folder: str) -> None:
     natural, cuts = [], []
     near, far0, far1 = int(0.002 * SR), int(0.010 * SR), int(0.020 * SR)
 
-    def ratio(x, b):
-        return G._rms(x[b : b + int(round(0.0001 * SR))]) / (G._rms(x[b : b + int(0.010 * SR)]) + 1e-12)
-
     for r in man["renders"]:
         x, fs = eaudio.load(Path(folder) / r["file"])
         x = eaudio.resample(eaudio.to_mono(x)[0], fs, SR).astype(np.float64)
@@ -128,10 +125,10 @@ def onset_stats(folder: str) -> None:
             if not (pre < audible or pre < pre_far * G._FADE):
                 continue
             if G._rms(x[b : b + near]) >= audible * G._CUT:
-                natural.append(ratio(x, b))
+                natural.append(G.onset_step(x, int(b), SR))
             bb = b + int(rng.uniform(0.005, 0.15) * SR)
             if bb + 2000 < x.size and G._rms(x[bb : bb + near]) >= audible * G._CUT:
-                cuts.append(ratio(x, bb))
+                cuts.append(G.onset_step(x, int(bb), SR))
     natural, cuts = np.array(natural), np.array(cuts)
     print(f"natural onsets out of digital silence: {natural.size}, step ratio max {natural.max():.3f}, "
           f"90th percentile {np.percentile(natural, 90):.3f}")
