@@ -23,11 +23,11 @@ Methods (``fill_gaps(method=...)``):
     method jointly to both contexts (never to the unknown gap), the gap solved as the
     least-squares minimiser of the model's prediction error across it (the LSAR step of
     Janssen); the normal equations are Toeplitz and solved in O(gap²) by Levinson recursion.
-    Below 65 ms that fill is averaged with Etter's (1996) two-model one (a left-context and a
+    Below 160 ms that fill is averaged with Etter's (1996) two-model one (a left-context and a
     right-context Burg model whose errors are minimised together): the two err differently,
     and their mean beats both. Then one refinement: the fill is put in place, a model of left
     context + fill and one of fill + right context are fitted, and their two-model fill is the
-    answer (below 65 ms, averaged with the fill of one model of the whole stretch).
+    answer (below 160 ms, averaged with the fill of one model of the whole stretch).
 ``similarity``
     For long gaps (150 ms and more), where every AR model decays to silence: the passage
     elsewhere in the recording whose surroundings best match the gap's surroundings (music
@@ -48,7 +48,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import scipy.linalg
@@ -239,7 +239,7 @@ def burg(x: np.ndarray | Sequence[np.ndarray], order: int, *, floor: float = BUR
     Computed from correlations (Vos, "A fast implementation of Burg's method", 2013): the
     segments' summed autocorrelation (by FFT) and their first and last ``order`` samples give
     the same reflection coefficients as the classic error recursion in O(order²) per segment
-    instead of O(order × samples); a 1,764-tap model of 2 × 7,056 samples takes about 10 ms.
+    instead of O(order × samples); a 1,764-tap model of 2 × 7,056 samples takes about 5 ms.
 
     Parameters
     ----------
@@ -324,113 +324,140 @@ try:  # numba comes with librosa; the O(order²) loops are much faster compiled
     #: last bits and evaluations were not bit-for-bit repeatable)
     _FAST = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
 
+    # The kernels below work on contiguous views with indices counting up from 0, so that the
+    # compiler can vectorise them (an index such as ``x[o + n - k - 1]`` may be negative as far
+    # as it knows, and its wrap-around check kept every loop scalar); arrays that the
+    # recursions read backwards are kept reversed as well. Against the loops they replaced: a
+    # Burg fit of order 1,764 on 2 x 7,056 samples 12.7 -> 5.3 ms, a Toeplitz solve of 3,528
+    # unknowns (band 1,764) 8.8 -> 4.6 ms on the 2-core reference machine.
+
+    @numba.njit(cache=True, fastmath=_FAST | {"reassoc"}, nogil=True)
+    def _dot(u, v):  # pragma: no cover - compiled
+        # sum_j u[j] v[j] over the shorter length. Reassociation lets the compiler keep
+        # partial sums in vector lanes; their order depends only on the length (the
+        # vectoriser does not peel loops for alignment on x86: the result is the same for
+        # any placement of the arrays in memory, which a test checks)
+        s = 0.0
+        for j in range(min(u.size, v.size)):
+            s += u[j] * v[j]
+        return s
+
+    @numba.njit(cache=True, fastmath=_FAST | {"reassoc"}, nogil=True)
+    def _axpy_dot(y, a, x, w):  # pragma: no cover - compiled
+        # y -= a x (views of one length), and return sum_j x[j] w[j]
+        s = 0.0
+        for j in range(y.size):
+            b = x[j]
+            y[j] -= a * b
+            s += b * w[j]
+        return s
+
+    @numba.njit(cache=True, fastmath=_FAST, nogil=True)
+    def _axpy(y, a, x):  # pragma: no cover - compiled
+        # y += a x (views of one length)
+        for j in range(y.size):
+            y[j] += a * x[j]
+
+    @numba.njit(cache=True, fastmath=_FAST, nogil=True)
+    def _rot(u, v, c):  # pragma: no cover - compiled
+        # (u, v) <- (u + c v, v + c u), element by element (views of one length)
+        for j in range(u.size):
+            a = u[j]
+            b = v[j]
+            u[j] = a + c * b
+            v[j] = b + c * a
+
     @numba.njit(cache=True, fastmath=_FAST, nogil=True)
     def _burg_core(x, bounds, r, order, floor):  # pragma: no cover - compiled
-        # the same recursion as _burg_core_numpy, written out as loops
+        # the same recursion as _burg_core_numpy, with cb and af also kept reversed
+        # (cb[i] at cbr[p + 1 - i], af[i] at afr[p - 1 - i]) and x read backwards through xr
         p = order
+        size = x.size
+        xr = x[::-1].copy()
         first = r[1 : p + 1].copy()
         last = r[1 : p + 1].copy()
-        cf = np.zeros(p + 1)
-        cb = np.zeros(p + 1)
+        cf = np.zeros(p + 2)
+        cbr = np.zeros(p + 2)
+        af = np.zeros(p + 1)
+        afr = np.zeros(p + 1)
         cf[0] = r[0] * (1.0 + floor)
-        cb[0] = cf[0]
-        af = np.zeros(p)
+        cbr[p + 1] = cf[0]
         for n in range(p):
+            afn = af[:n]
             for s in range(bounds.size - 1):
                 o = bounds[s]
                 e = bounds[s + 1]
                 head = x[o + n]
                 tail = x[e - n - 1]
-                t1 = head
-                t2 = tail
-                for k in range(n):
-                    first[k] -= head * x[o + n - k - 1]
-                    last[k] -= tail * x[e - n + k]
-                    t1 += x[o + n - k - 1] * af[k]
-                    t2 += x[e - n + k] * af[k]
-                for k in range(n + 1):
-                    cf[k] -= t1 * x[o + n - k]
-                    cb[k] -= t2 * x[e - n + k - 1]
-            t1 = first[n]
-            t2 = last[n]
-            for k in range(n):
-                t1 += last[n - k - 1] * af[k]
-                t2 += first[n - k - 1] * af[k]
-            cf[n + 1] = t1
-            cb[n + 1] = t2
-            num = cb[n + 1]
-            den = cb[0] + cf[0]
-            for k in range(n):
-                num += cb[n - k] * af[k]
-                den += (cb[k + 1] + cf[k + 1]) * af[k]
+                # first[k] -= head x[o+n-1-k], last[k] -= tail x[e-n+k] (k < n)
+                t1 = head + _axpy_dot(first[:n], head, xr[size - o - n : size - o], afn)
+                t2 = tail + _axpy_dot(last[:n], tail, x[e - n : e], afn)
+                # cf[k] -= t1 x[o+n-k], cb[k] -= t2 x[e-n+k-1] (k <= n)
+                _axpy(cf[: n + 1], -t1, xr[size - 1 - o - n : size - o])
+                _axpy(cbr[p + 1 - n : p + 2], -t2, xr[size - e : size - e + n + 1])
+            afrn = afr[p - n : p]
+            cfn = first[n] + _dot(last[:n], afrn)
+            cbn = last[n] + _dot(first[:n], afrn)
+            cf[n + 1] = cfn
+            cbr[p - n] = cbn
+            cbv = cbr[p + 1 - n : p + 1]  # cb[n], ..., cb[1]
+            num = cbn + _dot(cbv, afn)
+            den = cbr[p + 1] + cf[0] + _dot(cf[1 : n + 1], afn) + _dot(cbv, afrn)
             rc = -2.0 * num / den if den > 0.0 else 0.0
             rc = min(max(rc, -0.999999), 0.999999)
-            for k in range((n + 1) // 2):
-                u = af[k]
-                v = af[n - k - 1]
-                af[k] = u + rc * v
-                af[n - k - 1] = v + rc * u
+            _rot(af[:n], afr[p - n : p], rc)  # af[k] += rc af[n-1-k]
             af[n] = rc
-            for k in range(n + 2):
-                u = cf[k]
-                cf[k] += rc * cb[n - k + 1]
-                cb[n - k + 1] += rc * u
+            afr[p - 1 - n] = rc
+            _rot(cf[: n + 2], cbr[p - n : p + 2], rc)  # cf[k] += rc cb[n+1-k] and back
         out = np.empty(p + 1)
         out[0] = 1.0
-        out[1:] = af
+        out[1:] = af[:p]
         return out
 
     @numba.njit(cache=True, fastmath=_FAST, nogil=True)
-    def _dot_rev(r, v, k, m):  # pragma: no cover - compiled
-        # sum_{i<m} r[i] v[k-1-i], in four interleaved partial sums (a fixed order, which
-        # the compiler can keep in vector registers without reassociating anything)
-        m4 = m - m % 4
-        a0 = 0.0
-        a1 = 0.0
-        a2 = 0.0
-        a3 = 0.0
-        for i in range(0, m4, 4):
-            a0 += r[i] * v[k - 1 - i]
-            a1 += r[i + 1] * v[k - 2 - i]
-            a2 += r[i + 2] * v[k - 3 - i]
-            a3 += r[i + 3] * v[k - 4 - i]
-        acc = (a0 + a1) + (a2 + a3)
-        for i in range(m4, m):
-            acc += r[i] * v[k - 1 - i]
-        return acc
+    def _levinson_step(x, y, yb, mu, alpha):  # pragma: no cover - compiled
+        # x += mu yb; (y, yb) <- (y + alpha yb, yb + alpha y)
+        for j in range(x.size):
+            b = yb[j]
+            a = y[j]
+            x[j] += mu * b
+            y[j] = a + alpha * b
+            yb[j] = b + alpha * a
 
     @numba.njit(cache=True, fastmath=_FAST, nogil=True)
     def _levinson(t, b, p):  # pragma: no cover - compiled
         # T x = b, T symmetric positive definite Toeplitz with first column t, t[k] = 0 for
-        # k > p (Golub & Van Loan, Algorithm 4.7.2; the inner products stop at lag p)
+        # k > p (Golub & Van Loan, Algorithm 4.7.2; the inner products stop at lag p). The
+        # Durbin vector y (length k at step k) is also kept reversed, y[k-1-j] at yb[n-k+j],
+        # and r[i] = t[i+1] / t[0] reversed, at rr[n-1-i].
         n = b.size
         x = np.zeros(n)
         y = np.zeros(n)
-        tmp = np.zeros(n)
+        yb = np.zeros(n)
         rr = np.zeros(n)
         for k in range(1, min(n, p + 1)):
-            rr[k - 1] = t[k] / t[0]
+            rr[n - k] = t[k] / t[0]
         bb = b / t[0]
         x[0] = bb[0]
         if n == 1:
             return x
-        y[0] = -rr[0]
+        y[0] = -rr[n - 1]
+        yb[n - 1] = y[0]
         beta = 1.0
-        alpha = -rr[0]
+        alpha = y[0]
         for k in range(1, n):
             beta = (1.0 - alpha * alpha) * beta
             m = min(k, p)
-            mu = (bb[k] - _dot_rev(rr, x, k, m)) / beta
-            for i in range(k):
-                x[i] += mu * y[k - 1 - i]
-            x[k] = mu
+            rv = rr[n - m : n]  # r[m-1], ..., r[0]
+            mu = (bb[k] - _dot(rv, x[k - m : k])) / beta
             if k < n - 1:
-                alpha = (-rr[k] - _dot_rev(rr, y, k, m)) / beta
-                for i in range(k):
-                    tmp[i] = y[i] + alpha * y[k - 1 - i]
-                for i in range(k):
-                    y[i] = tmp[i]
+                alpha = (-rr[n - 1 - k] - _dot(rv, y[k - m : k])) / beta
+                _levinson_step(x[:k], y[:k], yb[n - k : n], mu, alpha)
                 y[k] = alpha
+                yb[n - k - 1] = alpha
+            else:
+                _axpy(x[:k], mu, yb[n - k : n])
+            x[k] = mu
         return x
 
     _HAVE_NUMBA = True
@@ -626,27 +653,43 @@ BURG2_MIN_CONTEXT_MS = 150.0
 #: per length in the corpus's train split, ``scripts/compare_burg2.py --compare pair``, before
 #: the refinement existed: +0.62 / +0.49 / +0.19 dB over the one-model fill at 10 / 20 /
 #: 50 ms). The refinement (below) is then the mean of a one-model and a two-model refit as
-#: well. From this length on, both steps use the cheaper half only, to keep an 80 ms gap near
-#: its 50 ms goal (53 to 64 ms on the 2-core machine of the last benches; both halves took about 80).
-BURG2_PAIR_BELOW_MS = 65.0
+#: well. With both halves, against the one-model fill and refit alone (both refined, same
+#: script, seeds 7 / 8): +0.16 / +0.21 dB at 80 ms and +0.13 / +0.05 dB at 150 ms (the length
+#: where ``similarity`` falls back to burg2); an 80 ms gap then takes about 38 ms here with
+#: the side fits on the helper thread (26 ms with one half). Not measured at 300 ms and more,
+#: where every AR fill fades out and the pair would only double the time. With both halves,
+#: an order of 50 ms instead of 40 gained +0.08 / +0.16 dB at 80 ms for 25 % more time
+#: (``--compare order``), and a context of 3 gaps instead of 2 lost 0.25 / 0.10 dB (1.5 gaps:
+#: -0.05 / -0.03; ``--compare context``).
+BURG2_PAIR_BELOW_MS = 160.0
 
 
 _POOL: dict = {}  # process id -> the helper thread's executor (a forked child makes its own)
 
 
-def _burg_both(u: np.ndarray, v: np.ndarray, order: int) -> list[np.ndarray]:
-    """``[burg(u, order), burg(v, order)]``, the two fits side by side on two cores where
-    there are two and ``OMP_NUM_THREADS`` does not ask for one thread (the compiled recursion
-    releases the GIL; the results are the same bit for bit)."""
+class _Now:
+    """A finished result with the interface of a future (for the one-thread case)."""
+
+    def __init__(self, value):
+        self._value = value
+
+    def result(self):
+        return self._value
+
+
+def _submit(fn: Callable, *args):
+    """Run ``fn(*args)`` on a helper thread where there are two cores and ``OMP_NUM_THREADS``
+    does not ask for one thread (the compiled recursions release the GIL), else at once;
+    returns an object with ``.result()``. Tasks on the helper run one after another, in the
+    order submitted, and compute the same numbers bit for bit either way."""
     if not _HAVE_NUMBA or (os.cpu_count() or 1) < 2 or os.environ.get("OMP_NUM_THREADS") == "1":
-        return [burg(u, order), burg(v, order)]
+        return _Now(fn(*args))
     pool = _POOL.get(os.getpid())
     if pool is None:
         from concurrent.futures import ThreadPoolExecutor
 
         pool = _POOL[os.getpid()] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="echoes-burg")
-    other = pool.submit(burg, v, order)
-    return [burg(u, order), other.result()]
+    return pool.submit(fn, *args)
 
 
 def _fill_burg2(c: _Ctx, s: int, e: int, *, order_ms: float | None = None,
@@ -683,26 +726,28 @@ def _joint_lsar(seg: np.ndarray, nl: int, glen: int, order: int, *, pair: bool =
     two placements (seeds 7 and 8): +0.36 / +0.26 dB at 80 ms (one-model first fill,
     two-model refit), +0.20 / +0.24 at 50 ms, +0.10 / +0.17 at 20 ms (``pair``), +0.05 at
     10 ms; on 88 gaps of 80 ms of the val split -0.09 / +0.73. A second refinement lost 0.05
-    to 0.08 dB; a refit of order 30 ms instead of 40 lost 0.17 dB at 80 ms, and the mean of
-    both refits there (as below 65 ms) gained 0.15 dB more but took 80 ms per gap.
+    to 0.08 dB; a refit of order 30 ms instead of 40 lost 0.17 dB at 80 ms.
     """
     left, right = seg[:nl], seg[nl + glen :]
     mu = np.concatenate([left, right]).mean()
     x = seg - mu
     p = max(1, min(order, max(left.size, right.size) // 3, min(left.size, right.size)))
-    a = burg([left - mu, right - mu], p)
-    fill = _lsar_solve(x, nl, glen, [a])
-    if pair:
+    if pair:  # the side models on the helper thread while this one fits both sides
         q = max(1, min(order, left.size // 3, right.size // 3))
-        two = _lsar_solve(x, nl, glen, _burg_both(left - mu, right - mu, q))
-        fill = 0.5 * (fill + two)
+        side_l = _submit(burg, left - mu, q)
+        side_r = _submit(burg, right - mu, q)
+    fill = _lsar_solve(x, nl, glen, [burg([left - mu, right - mu], p)])
+    if pair:
+        fill = 0.5 * (fill + _lsar_solve(x, nl, glen, [side_l.result(), side_r.result()]))
     if refine:
-        x[nl : nl + glen] = fill
+        x[nl : nl + glen] = fill  # x is not written again below: the helper may read it
         q = max(1, min(order, (nl + glen) // 3, (glen + right.size) // 3))
-        fill = _lsar_solve(x, nl, glen, _burg_both(x[: nl + glen], x[nl:], q))
+        after = _submit(burg, x[nl:], q)
         if pair:
-            one = _lsar_solve(x, nl, glen, [burg(x, max(1, min(order, x.size // 3)))])
-            fill = 0.5 * (fill + one)
+            one = _submit(lambda: _lsar_solve(x, nl, glen, [burg(x, max(1, min(order, x.size // 3)))]))
+        fill = _lsar_solve(x, nl, glen, [burg(x[: nl + glen], q), after.result()])
+        if pair:
+            fill = 0.5 * (fill + one.result())
     return fill + mu
 
 

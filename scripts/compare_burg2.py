@@ -4,7 +4,8 @@
 the two-model (left, right) first fills (both refined as shipped; how BURG2_PAIR_BELOW_MS was
 chosen). ``--compare refine``: ``burg2`` without its refinement against ``burg2`` as shipped
 (models of left context + fill and fill + right context refit the gap once). Janssen is
-measured beside both.
+measured beside both. ``--compare order`` and ``--compare context``: the model order (40 against
+50 ms) and the context (2 gaps a side against 3 and 1.5), both halves of the pair in use.
 
 For each gap length, gaps are placed at random non-silent places in every render of the split
 (:func:`echoes.inpaint.place_gaps`, seeded), and each gap is filled alone, with the rest of the
@@ -34,14 +35,17 @@ from echoes import corpus as ecorpus
 from echoes import inpaint as I
 
 
-def _with_pair(flag: bool) -> Callable[[I._Ctx, int, int], np.ndarray]:
+def _with(**settings: float) -> Callable[[I._Ctx, int, int], np.ndarray]:
+    """burg2 as shipped with some of its module settings replaced (e.g. ``BURG2_ORDER_MS``)."""
     def fill(c: I._Ctx, s: int, e: int) -> np.ndarray:
-        saved = I.BURG2_PAIR_BELOW_MS
-        I.BURG2_PAIR_BELOW_MS = 1e9 if flag else 0.0
+        saved = {k: getattr(I, k) for k in settings}
+        for k, v in settings.items():
+            setattr(I, k, v)
         try:
             return I._fill_burg2(c, s, e)
         finally:
-            I.BURG2_PAIR_BELOW_MS = saved
+            for k, v in saved.items():
+                setattr(I, k, v)
     return fill
 
 
@@ -57,8 +61,12 @@ def _unrefined(c: I._Ctx, s: int, e: int) -> np.ndarray:
 
 
 COMPARISONS = {
-    "pair": {"one": _with_pair(False), "pair": _with_pair(True), "janssen": I._fill_janssen},
+    "pair": {"one": _with(BURG2_PAIR_BELOW_MS=0.0), "pair": _with(BURG2_PAIR_BELOW_MS=1e9),
+             "janssen": I._fill_janssen},
     "refine": {"plain": _unrefined, "refined": I._fill_burg2, "janssen": I._fill_janssen},
+    "order": {"40 ms": I._fill_burg2, "50 ms": _with(BURG2_ORDER_MS=50.0)},
+    "context": {"2 gaps": I._fill_burg2, "3 gaps": _with(BURG2_CONTEXT_GAPS=3.0),
+                "1.5 gaps": _with(BURG2_CONTEXT_GAPS=1.5)},
 }
 
 

@@ -384,14 +384,35 @@ def test_merge_gaps_unions_user_and_detected():
         (int(0.10 * SR), int(0.25 * SR), "user"), (int(0.5 * SR), int(0.6 * SR), "dropout")]
 
 
-def test_side_fits_on_a_helper_thread_match_serial_fits(monkeypatch):
+def test_fits_on_a_helper_thread_match_serial_fits(monkeypatch):
     from echoes import inpaint
 
-    x = _ar_process(TRUE_A, 6000, seed=5)
+    t = np.arange(6000) / SR
+    x = np.sin(2 * np.pi * 440 * t) + 0.5 * np.sin(2 * np.pi * 1320 * t + 1.0)
+    x += 0.01 * np.random.default_rng(5).standard_normal(t.size)
+    seg = x[1000:5000].copy()
+    seg[1500:1700] = 0.0
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    both = inpaint._burg_both(x[:4000], x[2500:], 200)
+    both = inpaint._joint_lsar(seg, 1500, 200, 300, pair=True, refine=True)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    serial = inpaint._burg_both(x[:4000], x[2500:], 200)
-    for a, b in zip(both, serial):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(both[0], inpaint.burg(x[:4000], 200))
+    serial = inpaint._joint_lsar(seg, 1500, 200, 300, pair=True, refine=True)
+    np.testing.assert_array_equal(both, serial)
+    assert inpaint.gap_snr(x[2500:2700], both) > 20.0
+
+
+def test_compiled_kernels_do_not_depend_on_memory_placement():
+    """The vectorised inner products reassociate their sums: the order must depend on the
+    length only, never on where the arrays start in memory (evaluations repeat bit for bit)."""
+    from echoes import inpaint
+
+    if not inpaint._HAVE_NUMBA:
+        pytest.skip("numba is not installed")
+    x = _ar_process(TRUE_A, 3000, seed=6)
+    want_dot = inpaint._dot(x[:1733], x[7:1740])
+    want_burg = inpaint.burg([x[:1000], x[1500:]], 120)
+    for shift in range(1, 9):
+        buf = np.zeros(x.size + 16)
+        y = buf[shift : shift + x.size]
+        y[:] = x
+        assert inpaint._dot(y[:1733], y[7:1740]) == want_dot
+        np.testing.assert_array_equal(inpaint.burg([y[:1000], y[1500:]], 120), want_burg)
