@@ -320,8 +320,10 @@ try:  # numba comes with librosa; the O(order²) loops are much faster compiled
     import numba
 
     #: fast-math without reassociation: sums keep their order, so results never depend on
-    #: how the arrays happen to be aligned in memory (with it, repeated runs differed in the
-    #: last bits and evaluations were not bit-for-bit repeatable)
+    #: how the arrays happen to be aligned in memory (with it on whole functions, repeated
+    #: runs differed in the last bits and evaluations were not bit-for-bit repeatable). Only
+    #: the two inner-product kernels below (``_dot``, ``_axpy_dot``) reassociate, on views of
+    #: separate arrays; a test checks that their results do not depend on placement.
     _FAST = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
 
     # The kernels below work on contiguous views with indices counting up from 0, so that the
@@ -329,7 +331,7 @@ try:  # numba comes with librosa; the O(order²) loops are much faster compiled
     # as it knows, and its wrap-around check kept every loop scalar); arrays that the
     # recursions read backwards are kept reversed as well. Against the loops they replaced: a
     # Burg fit of order 1,764 on 2 x 7,056 samples 12.7 -> 5.3 ms, a Toeplitz solve of 3,528
-    # unknowns (band 1,764) 8.8 -> 4.6 ms on the 2-core reference machine.
+    # unknowns (band 1,764) 8.8 -> 4.6 ms on this project's 2-core machine.
 
     @numba.njit(cache=True, fastmath=_FAST | {"reassoc"}, nogil=True)
     def _dot(u, v):  # pragma: no cover - compiled
@@ -655,8 +657,9 @@ BURG2_MIN_CONTEXT_MS = 150.0
 #: 50 ms). The refinement (below) is then the mean of a one-model and a two-model refit as
 #: well. With both halves, against the one-model fill and refit alone (both refined, same
 #: script, seeds 7 / 8): +0.16 / +0.21 dB at 80 ms and +0.13 / +0.05 dB at 150 ms (the length
-#: where ``similarity`` falls back to burg2); an 80 ms gap then takes about 38 ms here with
-#: the side fits on the helper thread (26 ms with one half). Not measured at 300 ms and more,
+#: where ``similarity`` falls back to burg2); an 80 ms gap then takes about 40 ms on the
+#: 2-core machine with the side fits on the helper thread (41 ms in ``echoes bench``; 26 ms
+#: with one half). Not measured at 300 ms and more,
 #: where every AR fill fades out and the pair would only double the time. With both halves,
 #: an order of 50 ms instead of 40 gained +0.08 / +0.16 dB at 80 ms for 25 % more time
 #: (``--compare order``), and a context of 3 gaps instead of 2 lost 0.25 / 0.10 dB (1.5 gaps:
