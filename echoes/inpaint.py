@@ -869,8 +869,8 @@ def _fill_similarity(c: _Ctx, s: int, e: int, *, threshold: float | None = None
     predicts them (gain-matched by least squares on the outer surroundings) to at least
     ``SIM_MIN_GUARD_SNR_DB`` (long gaps) or ``SIM_MIN_GUARD_SNR_SHORT_DB`` (short ones). The residual (surroundings minus donor) is inpainted by
     :func:`_joint_lsar` and added back, so the edges join the real signal continuously.
-    Returns the fill and the method used (``"similarity"``, or the AR fallback's name when
-    no donor passes: ``"janssen"`` from 150 ms, ``"burg2"`` below).
+    Returns the fill and the method used (``"similarity"``, or ``"burg2"``, the AR fallback,
+    when no donor passes).
     """
     glen = e - s
     long_gap = glen >= LONG_GAP_S * c.sr
@@ -961,7 +961,7 @@ def fill_gaps(
     -------
     filled : a copy of ``audio`` with the same shape and dtype; only samples inside gaps differ.
     gaps : the gaps, sorted, with ``method`` set to the method actually used (``similarity``
-        may report ``janssen`` or ``burg2`` where it fell back).
+        reports ``burg2`` where it fell back).
     """
     _check_rate(sample_rate)
     if method not in METHODS:
