@@ -231,6 +231,18 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
+def _warm_up() -> None:
+    """Load the models and compile the kernels while the server starts (a request that comes
+    first loads what it needs itself; a failure here is logged and shown by that request)."""
+    t0 = time.perf_counter()
+    try:
+        restorer().warm_up()
+    except Exception as exc:  # noqa: BLE001 - reported again, properly, by the first request
+        log.warning("warm-up failed: %s", exc)
+        return
+    log.info("models loaded and kernels compiled in %.1f s", time.perf_counter() - t0)
+
+
 def main(argv: list[str] | None = None) -> None:
     global CONCURRENCY, MAX_MINUTES
     ap = argparse.ArgumentParser(description="Echoes web app")
@@ -244,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     if os.environ.get("SPACE_ID"):  # on a Hugging Face Space: listen on all interfaces
         args.host = os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    threading.Thread(target=_warm_up, name="echoes-warm-up", daemon=True).start()
     build_demo().launch(server_name=args.host, server_port=args.port, share=args.share)
 
 

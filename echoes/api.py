@@ -195,6 +195,16 @@ class Restorer:
             self._denoisers[model] = Denoiser.load(model, self.weights_dir, device=self.device)
         return self._denoisers[model]
 
+    def warm_up(self) -> None:
+        """Load the classifier and the default de-noiser and compile the inpainting kernels,
+        so that a first request does not wait for them (the app runs this in the background
+        at start)."""
+        from echoes import inpaint
+
+        _ = self.classifier
+        self.denoiser("default")
+        inpaint.warm_up()
+
     # -- steps ----------------------------------------------------------------------------
     def classify(self, audio: np.ndarray, sample_rate: int):
         """Per-window verdicts for ``(channels, samples)`` audio: a ``ClassifierResult``."""

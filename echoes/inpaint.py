@@ -1009,6 +1009,19 @@ def fill_gaps(
 
 
 
+def warm_up() -> None:
+    """Compile the numba kernels by filling one 10 ms gap of a synthetic tone (all of
+    ``burg2``'s paths). The first compile takes several seconds (about 8 on the 2-core machine);
+    numba caches the result on disk beside the module where it may write, and later processes
+    load it in well under a second. A no-op without numba."""
+    if not _HAVE_NUMBA:
+        return
+    sr = 8000
+    t = np.arange(sr) / sr
+    x = (0.5 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+    fill_gaps(x, sr, [Gap(sr // 2, sr // 2 + sr // 100, sr)], method="burg2")
+
+
 # ---------------------------------------------------------------------------------------------
 # Evaluation
 # ---------------------------------------------------------------------------------------------

@@ -244,3 +244,10 @@ def test_a_click_in_clean_audio_is_repaired_and_nothing_else_changes(tmp_path: P
     audio.save(src, y, sr, subtype="FLOAT")
     blk = restorer.restore_file(src, tmp_path / "out.wav", stream_above_s=1.0)
     assert blk["verdict"] == "noisy" and len(blk["clicks"]) == 1 and abs(blk["clicks"][0]["start"] - 4.321) < 0.002
+
+
+def test_warm_up_loads_the_models_the_first_request_needs() -> None:
+    r = Restorer()
+    assert r._classifier is None and not r._denoisers
+    r.warm_up()
+    assert r._classifier is not None and "default" in r._denoisers
