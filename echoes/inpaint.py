@@ -19,10 +19,11 @@ Methods (``fill_gaps(method=...)``):
     (autocorrelation method) and the gap's samples that minimise the model's prediction
     error (least squares), alternated for a few iterations.
 ``burg2``
-    The better short-gap method: one high-order AR model (40 ms of taps) fitted by Burg's
-    method jointly to both contexts (never to the unknown gap), the gap solved as the
-    least-squares minimiser of the model's prediction error across it (the LSAR step of
-    Janssen); the normal equations are Toeplitz and solved in O(gap²) by Levinson recursion.
+    The better short-gap method: one high-order AR model (50 ms of taps for gaps under 65 ms,
+    40 ms from there) fitted by Burg's method jointly to both contexts (never to the unknown
+    gap), the gap solved as the least-squares minimiser of the model's prediction error
+    across it (the LSAR step of Janssen); the normal equations are Toeplitz and solved in
+    O(gap²) by Levinson recursion.
     Below 160 ms that fill is averaged with Etter's (1996) two-model one (a left-context and a
     right-context Burg model whose errors are minimised together): the two err differently,
     and their mean beats both. Then one refinement: the fill is put in place, a model of left
@@ -647,6 +648,13 @@ def _fill_janssen(c: _Ctx, s: int, e: int) -> np.ndarray:
 #: burg2 settings: order 40 ms (1764 taps at 44.1 kHz), context 2 gaps (at least 150 ms) a
 #: side, at most LPC_MAX_CONTEXT_S. Chosen on development renders (corpus train/val split).
 BURG2_ORDER_MS = 40.0
+#: Below BURG2_SHORT_BELOW_MS the order is BURG2_SHORT_ORDER_MS (2205 taps at 44.1 kHz). 50 ms
+#: against 40, both halves of the pair in use (``scripts/compare_burg2.py --compare order``,
+#: 264 gaps of the train split, seeds 7 / 8): +0.14 / +0.12 dB at 10 ms, +0.18 / +0.03 at
+#: 20 ms, +0.13 / +0.22 at 50 ms, +0.08 / +0.16 at 80 ms, for about 30 % more time. An 80 ms
+#: gap keeps 40 ms, to stay within its 50 ms budget on the 2-core machine.
+BURG2_SHORT_ORDER_MS = 50.0
+BURG2_SHORT_BELOW_MS = 65.0
 BURG2_CONTEXT_GAPS = 2.0
 BURG2_MIN_CONTEXT_MS = 150.0
 #: Below this gap length (ms) burg2's first fill is the mean of two: the one-model fill and a
@@ -661,9 +669,8 @@ BURG2_MIN_CONTEXT_MS = 150.0
 #: 2-core machine with the side fits on the helper thread (41 ms in ``echoes bench``; 26 ms
 #: with one half). Not measured at 300 ms and more,
 #: where every AR fill fades out and the pair would only double the time. With both halves,
-#: an order of 50 ms instead of 40 gained +0.08 / +0.16 dB at 80 ms for 25 % more time
-#: (``--compare order``), and a context of 3 gaps instead of 2 lost 0.25 / 0.10 dB (1.5 gaps:
-#: -0.05 / -0.03; ``--compare context``).
+#: a context of 3 gaps instead of 2 lost 0.25 / 0.10 dB at 80 ms (1.5 gaps: -0.05 / -0.03;
+#: ``--compare context``).
 BURG2_PAIR_BELOW_MS = 160.0
 
 
@@ -695,13 +702,18 @@ def _submit(fn: Callable, *args):
     return pool.submit(fn, *args)
 
 
+def burg2_order_ms(glen: int, sample_rate: int) -> float:
+    """burg2's model order (ms) for a gap of ``glen`` samples at ``sample_rate`` Hz."""
+    return BURG2_SHORT_ORDER_MS if glen < BURG2_SHORT_BELOW_MS * sample_rate / 1000 else BURG2_ORDER_MS
+
+
 def _fill_burg2(c: _Ctx, s: int, e: int, *, order_ms: float | None = None,
                 context_gaps: float | None = None) -> np.ndarray:
     """Least-squares AR interpolation from high-order Burg models of both contexts (never of
     the unknown gap), then one refinement by models that see the first fill (see
     :func:`_joint_lsar`)."""
     glen = e - s
-    order_ms = BURG2_ORDER_MS if order_ms is None else order_ms
+    order_ms = burg2_order_ms(glen, c.sr) if order_ms is None else order_ms
     context_gaps = BURG2_CONTEXT_GAPS if context_gaps is None else context_gaps
     order = max(2, int(round(order_ms * c.sr / 1000)))
     want = max(int(context_gaps * glen), int(BURG2_MIN_CONTEXT_MS * c.sr / 1000))

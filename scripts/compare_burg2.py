@@ -5,7 +5,8 @@ the two-model (left, right) first fills (both refined as shipped; how BURG2_PAIR
 chosen). ``--compare refine``: ``burg2`` without its refinement against ``burg2`` as shipped
 (models of left context + fill and fill + right context refit the gap once). Janssen is
 measured beside both. ``--compare order`` and ``--compare context``: the model order (40 against
-50 ms) and the context (2 gaps a side against 3 and 1.5), both halves of the pair in use.
+50 ms at every length) and the context (2 gaps a side against 3 and 1.5), both halves of the
+pair in use.
 
 For each gap length, gaps are placed at random non-silent places in every render of the split
 (:func:`echoes.inpaint.place_gaps`, seeded), and each gap is filled alone, with the rest of the
@@ -52,7 +53,7 @@ def _with(**settings: float) -> Callable[[I._Ctx, int, int], np.ndarray]:
 def _unrefined(c: I._Ctx, s: int, e: int) -> np.ndarray:
     """burg2's first fill (the settings of :func:`echoes.inpaint._fill_burg2`), not refined."""
     glen = e - s
-    order = max(2, int(round(I.BURG2_ORDER_MS * c.sr / 1000)))
+    order = max(2, int(round(I.burg2_order_ms(glen, c.sr) * c.sr / 1000)))
     want = max(int(I.BURG2_CONTEXT_GAPS * glen), int(I.BURG2_MIN_CONTEXT_MS * c.sr / 1000))
     want = min(want, int(I.LPC_MAX_CONTEXT_S * c.sr))
     nl, nr = I._context(c, s, e, want)
@@ -64,7 +65,8 @@ COMPARISONS = {
     "pair": {"one": _with(BURG2_PAIR_BELOW_MS=0.0), "pair": _with(BURG2_PAIR_BELOW_MS=1e9),
              "janssen": I._fill_janssen},
     "refine": {"plain": _unrefined, "refined": I._fill_burg2, "janssen": I._fill_janssen},
-    "order": {"40 ms": I._fill_burg2, "50 ms": _with(BURG2_ORDER_MS=50.0)},
+    "order": {"40 ms": _with(BURG2_ORDER_MS=40.0, BURG2_SHORT_ORDER_MS=40.0),
+              "50 ms": _with(BURG2_ORDER_MS=50.0, BURG2_SHORT_ORDER_MS=50.0)},
     "context": {"2 gaps": I._fill_burg2, "3 gaps": _with(BURG2_CONTEXT_GAPS=3.0),
                 "1.5 gaps": _with(BURG2_CONTEXT_GAPS=1.5)},
 }
