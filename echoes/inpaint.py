@@ -645,8 +645,9 @@ def _fill_janssen(c: _Ctx, s: int, e: int) -> np.ndarray:
     return seg[nl : nl + glen] + mu
 
 
-#: burg2 settings: order 40 ms (1764 taps at 44.1 kHz), context 2 gaps (at least 150 ms) a
-#: side, at most LPC_MAX_CONTEXT_S. Chosen on development renders (corpus train/val split).
+#: burg2 settings: order 40 ms (1764 taps at 44.1 kHz) for gaps of 65 ms and more, context 2
+#: gaps (at least 150 ms) a side, at most LPC_MAX_CONTEXT_S. Chosen on development renders
+#: (corpus train/val split).
 BURG2_ORDER_MS = 40.0
 #: Below BURG2_SHORT_BELOW_MS the order is BURG2_SHORT_ORDER_MS (2205 taps at 44.1 kHz). 50 ms
 #: against 40, both halves of the pair in use (``scripts/compare_burg2.py --compare order``,
@@ -667,10 +668,9 @@ BURG2_MIN_CONTEXT_MS = 150.0
 #: script, seeds 7 / 8): +0.16 / +0.21 dB at 80 ms and +0.13 / +0.05 dB at 150 ms (the length
 #: where ``similarity`` falls back to burg2); an 80 ms gap then takes about 40 ms on the
 #: 2-core machine with the side fits on the helper thread (41 ms in ``echoes bench``; 26 ms
-#: with one half). Not measured at 300 ms and more,
-#: where every AR fill fades out and the pair would only double the time. With both halves,
-#: a context of 3 gaps instead of 2 lost 0.25 / 0.10 dB at 80 ms (1.5 gaps: -0.05 / -0.03;
-#: ``--compare context``).
+#: with one half). Not measured at 300 ms and more, where every AR fill fades out and the
+#: pair would only double the time. With both halves, a context of 3 gaps instead of 2 lost
+#: 0.25 / 0.10 dB at 80 ms (1.5 gaps: -0.05 / -0.03; ``--compare context``).
 BURG2_PAIR_BELOW_MS = 160.0
 
 
