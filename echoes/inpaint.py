@@ -708,10 +708,10 @@ def burg2_order_ms(glen: int, sample_rate: int) -> float:
 
 
 def _fill_burg2(c: _Ctx, s: int, e: int, *, order_ms: float | None = None,
-                context_gaps: float | None = None) -> np.ndarray:
+                context_gaps: float | None = None, refine: bool = True) -> np.ndarray:
     """Least-squares AR interpolation from high-order Burg models of both contexts (never of
     the unknown gap), then one refinement by models that see the first fill (see
-    :func:`_joint_lsar`)."""
+    :func:`_joint_lsar`; ``refine=False`` stops at the first fill, for comparisons)."""
     glen = e - s
     order_ms = burg2_order_ms(glen, c.sr) if order_ms is None else order_ms
     context_gaps = BURG2_CONTEXT_GAPS if context_gaps is None else context_gaps
@@ -722,7 +722,7 @@ def _fill_burg2(c: _Ctx, s: int, e: int, *, order_ms: float | None = None,
     if min(nl, nr) < 8:
         return _fill_lpc(c, s, e)
     pair = glen < BURG2_PAIR_BELOW_MS * c.sr / 1000 and min(nl, nr) // 3 >= order
-    return _joint_lsar(c.x[s - nl : e + nr], nl, glen, order, pair=pair, refine=True)
+    return _joint_lsar(c.x[s - nl : e + nr], nl, glen, order, pair=pair, refine=refine)
 
 
 def _joint_lsar(seg: np.ndarray, nl: int, glen: int, order: int, *, pair: bool = False,

@@ -51,14 +51,8 @@ def _with(**settings: float) -> Callable[[I._Ctx, int, int], np.ndarray]:
 
 
 def _unrefined(c: I._Ctx, s: int, e: int) -> np.ndarray:
-    """burg2's first fill (the settings of :func:`echoes.inpaint._fill_burg2`), not refined."""
-    glen = e - s
-    order = max(2, int(round(I.burg2_order_ms(glen, c.sr) * c.sr / 1000)))
-    want = max(int(I.BURG2_CONTEXT_GAPS * glen), int(I.BURG2_MIN_CONTEXT_MS * c.sr / 1000))
-    want = min(want, int(I.LPC_MAX_CONTEXT_S * c.sr))
-    nl, nr = I._context(c, s, e, want)
-    pair = glen < I.BURG2_PAIR_BELOW_MS * c.sr / 1000 and min(nl, nr) // 3 >= order
-    return I._joint_lsar(c.x[s - nl : e + nr], nl, glen, order, pair=pair)
+    """burg2's first fill (its shipped settings), not refined."""
+    return I._fill_burg2(c, s, e, refine=False)
 
 
 COMPARISONS = {
