@@ -1,0 +1,101 @@
+#!/usr/bin/env python
+"""Compare classifier weights on one common validation set (never the test split).
+
+Each candidate folder (``classifier.safetensors`` + ``.json``) is judged on the same examples
+of the ``val`` split, made by :class:`echoes.train_classifier.ExampleSet` (default preset
+weights and clean augmentations, seed ``--seed``), network alone, at the threshold stored in
+its config; plus the grey zone: hiss alone at fixed SNRs around the 30 dB line, share called
+noisy (under 30 dB the truth is noisy). This is how a fine-tune is kept or dropped: it must
+not call more clean windows noisy than the shipped weights and must make fewer errors.
+
+    python scripts/compare_classifiers.py --data .devdata/pack weights OUT1 OUT2 [--device cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+log = logging.getLogger("compare_classifiers")
+
+GREY_SNRS = (24, 26, 28, 29, 31, 32, 35, 40)
+
+
+def _grey_zone(clips: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from echoes import degrade as D
+    from echoes import train_classifier as T
+
+    xs, snrs = [], []
+    for i, clip in enumerate(clips):
+        for k, s in enumerate(GREY_SNRS):
+            rng = np.random.default_rng([seed, i, k])
+            y, _ = D.degrade(clip.astype(np.float64), T.SR, preset=D.Hiss(snr_db=float(s)),
+                             seed=int(rng.integers(2**31)))
+            xs.append(T.set_peak(np.asarray(y, dtype=np.float64), rng))
+            snrs.append(s)
+    return np.stack(xs), np.array(snrs)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("weights", nargs="+", help="folders holding classifier weights")
+    ap.add_argument("--data", required=True, help="corpus or training pack (its val split is used)")
+    ap.add_argument("--noise-dir", default=None)
+    ap.add_argument("--seed", type=int, default=12345)
+    ap.add_argument("--examples", type=int, default=4096)
+    ap.add_argument("--grey-clips", type=int, default=80, help="val clips for the grey-zone sweep")
+    ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--out", default=None, help="write the figures here (JSON)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    import torch
+
+    from echoes import train_classifier as T
+    from echoes.classify import Classifier
+    from echoes.degrade import default_noise_dir
+
+    _, clips, _ = T.load_clips(args.data, "val")
+    noise_dir = args.noise_dir or default_noise_dir(Path(args.data))
+    ds = T.ExampleSet(clips, seed=args.seed, n_examples=args.examples,
+                      noise_dir=str(noise_dir) if noise_dir else None)
+    xs, ys = [], []
+    for xb, yb in torch.utils.data.DataLoader(ds, batch_size=64, num_workers=args.workers,
+                                              worker_init_fn=T._worker_init if args.workers else None):
+        xs.append(xb)
+        ys.append(yb)
+    x, y = torch.cat(xs), torch.cat(ys).numpy()
+    rms = np.sqrt(np.mean(clips.astype(np.float64) ** 2, axis=1))
+    loud = clips[20 * np.log10(np.maximum(rms, 1e-10)) > T.MIN_DEGRADE_RMS_DBFS][: args.grey_clips]
+    gx, gs = _grey_zone(loud, args.seed)
+    log.info("%d validation examples (%d noisy), %d grey-zone windows", len(y), int(y.sum()), len(gs))
+    out = {"data": str(args.data), "seed": args.seed, "examples": len(y), "candidates": {}}
+    for w in args.weights:
+        clf = Classifier.load(w, device=args.device)
+        p = clf.window_probabilities(x)
+        m = T.error_metrics(p, y, clf.threshold)
+        best = {t: T.error_metrics(p, y, t) for t in (0.5, 0.6, 0.7, 0.8, 0.9)}
+        pg = clf.window_probabilities(torch.from_numpy(gx))
+        grey = {f"{s} dB": round(float(np.mean(pg[gs == s] >= clf.threshold)), 4) for s in GREY_SNRS}
+        out["candidates"][w] = {"threshold": clf.threshold, **m, "grey_zone_called_noisy": grey,
+                                "by_threshold": {str(t): {k: v[k] for k in ("accuracy", "false_noisy_rate")}
+                                                 for t, v in best.items()}}
+        c = m["confusion"]
+        print(f"{w}: threshold {clf.threshold:.2f}  accuracy {100 * m['accuracy']:.3f} %  "
+              f"false-noisy {c['clean_as_noisy']}/{m['clean_windows']}  missed {c['noisy_as_clean']}/{m['noisy_windows']}"
+              f"  grey zone called noisy: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in grey.items()))
+    if args.out:
+        Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
