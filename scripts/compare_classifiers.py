@@ -5,7 +5,8 @@ Each candidate folder (``classifier.safetensors`` + ``.json``) is judged on the 
 of the ``val`` split, made by :class:`echoes.train_classifier.ExampleSet` (default preset
 weights and clean augmentations, seed ``--seed``), network alone, at the threshold stored in
 its config; plus the grey zone: hiss alone at fixed SNRs around the 30 dB line, share called
-noisy (under 30 dB the truth is noisy). This is how a fine-tune is kept or dropped: it must
+noisy (under 30 dB the truth is noisy); and the threshold
+:func:`echoes.train_classifier.choose_threshold` would pick on this set. This is how a fine-tune is kept or dropped: it must
 not call more clean windows noisy than the shipped weights and must make fewer errors.
 
     python scripts/compare_classifiers.py --data .devdata/pack weights OUT1 OUT2 [--device cuda]
@@ -83,15 +84,21 @@ def main(argv=None) -> int:
         p = clf.window_probabilities(x)
         m = T.error_metrics(p, y, clf.threshold)
         best = {t: T.error_metrics(p, y, t) for t in (0.5, 0.6, 0.7, 0.8, 0.9)}
+        chosen = T.choose_threshold(p, y)
         pg = clf.window_probabilities(torch.from_numpy(gx))
         grey = {f"{s} dB": round(float(np.mean(pg[gs == s] >= clf.threshold)), 4) for s in GREY_SNRS}
+        mc = T.error_metrics(p, y, chosen)
         out["candidates"][w] = {"threshold": clf.threshold, **m, "grey_zone_called_noisy": grey,
+                                "chosen_here": {"threshold": chosen, **mc},
                                 "by_threshold": {str(t): {k: v[k] for k in ("accuracy", "false_noisy_rate")}
                                                  for t, v in best.items()}}
         c = m["confusion"]
         print(f"{w}: threshold {clf.threshold:.2f}  accuracy {100 * m['accuracy']:.3f} %  "
               f"false-noisy {c['clean_as_noisy']}/{m['clean_windows']}  missed {c['noisy_as_clean']}/{m['noisy_windows']}"
               f"  grey zone called noisy: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in grey.items()))
+        print(f"  threshold chosen on this set (train_classifier.choose_threshold): {chosen:.2f}  accuracy "
+              f"{100 * mc['accuracy']:.3f} %  false-noisy {mc['confusion']['clean_as_noisy']}  "
+              f"missed {mc['confusion']['noisy_as_clean']}")
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
     return 0

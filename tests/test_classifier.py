@@ -139,6 +139,25 @@ def test_rates_channels_and_short_inputs(untrained):
     assert len(short.segments) == 1 and short.segments[0].end == pytest.approx(1.0)
 
 
+def test_short_inputs_are_one_window_of_their_own_length(untrained):
+    """Under 5 s the input is judged as it is (no mirrored or looped padding up to 5 s); under
+    0.35 s it is mirrored up to 16 frames."""
+    from echoes.classify import MIN_FRAMES
+
+    x = piece(3.0, seed=6)
+    for n in (int(2.5 * SR), int(1.2 * SR)):
+        r = untrained.classify(x[:n], SR, dropouts=False, clicks=False)
+        assert len(r.segments) == 1
+        assert r.segments[0].p_noisy == pytest.approx(float(untrained.window_probabilities(x[None, :n])[0]), abs=1e-5)
+        padded = np.pad(x[:n], (0, 5 * SR - n), mode="symmetric")
+        assert abs(r.segments[0].p_noisy - float(untrained.window_probabilities(padded[None])[0])) > 1e-4
+    tiny = x[: int(0.3 * SR)]
+    least = (MIN_FRAMES - 1) * PAPER_STFT.hop_length
+    r = untrained.classify(tiny, SR, dropouts=False, clicks=False)
+    want = untrained.window_probabilities(np.pad(tiny, (0, least - tiny.size), mode="symmetric")[None])[0]
+    assert r.segments[0].p_noisy == pytest.approx(float(want), abs=1e-5)
+
+
 def test_bad_input_raises_named_errors(untrained):
     x = piece(2.0, seed=6)
     with pytest.raises(TooShortError):
