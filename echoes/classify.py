@@ -67,9 +67,9 @@ MIN_SECONDS = 0.25
 #: pools over time), mirrored up to this many STFT frames (0.35 s) if shorter. Measured with
 #: the shipped weights on 44 loud clips of the val split, clean and degraded, cut to 1.5 / 2.5 /
 #: 3.5 / 4.5 s (``scripts/eval_short_inputs.py``): clean cuts called noisy 0 / 1 / 0 / 0 of 44
-#: at their own length, against 25 / 25 / 18 / 9 mirrored up to 5 s (the earlier rule:
-#: reversed piano looks noisy to the network) and 10 / 4 / 9 / 11 looped; degraded cuts
-#: called clean (network alone) 8 / 4 / 3 / 0 against 4 / 3 / 2 / 0 mirrored.
+#: at their own length, against 22 / 25 / 17 / 7 mirrored up to 5 s (the earlier rule:
+#: reversed piano looks noisy to the network) and 8 / 3 / 8 / 6 looped; degraded cuts called
+#: clean (network alone) 10 / 4 / 3 / 0 against 4 / 2 / 3 / 0 mirrored.
 MIN_FRAMES = 16
 #: Windows quieter than this (RMS, dBFS) are silence: p_noisy 0 (see :class:`Classifier`).
 SILENCE_DBFS = -65.0
