@@ -7,8 +7,9 @@ judged). Each window gets ``p_noisy`` from :class:`echoes.models.classifier.Spec
 
 The STFT is computed once per block of windows and the windows are sliced from it, so long
 inputs cost one STFT pass and memory stays flat (blocks of :data:`BLOCK_WINDOWS` windows).
-Inputs shorter than one window are extended by mirror reflection (no step, so no false click)
-to 5 s. Windows quieter than :data:`SILENCE_DBFS` (-65 dBFS RMS) are silence and get
+An input shorter than one window is one window of its own length (the network pools over time;
+mirroring it up to 5 s, the earlier rule, made clean short clips look noisy: see
+:data:`MIN_FRAMES`). Windows quieter than :data:`SILENCE_DBFS` (-65 dBFS RMS) are silence and get
 ``p_noisy = 0``: the network sees level-normalised spectra, so without this gate the 16-bit
 grain of a fading tail could look like noise, and nothing inaudible needs restoring.
 
