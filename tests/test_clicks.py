@@ -135,3 +135,16 @@ def test_long_inputs_are_searched_in_chunks_with_the_same_result(monkeypatch):
         assert a["score"] == pytest.approx(b["score"], rel=1e-4)
         assert a["level_db"] == pytest.approx(b["level_db"], abs=1e-3)
         assert a["onset_ratio"] == pytest.approx(b["onset_ratio"], rel=1e-6)
+
+
+def test_chunks_on_two_threads_give_what_one_thread_gives(monkeypatch):
+    """Chunks searched two at a time on two threads: exactly the events of one thread."""
+    import echoes.declick as declick
+
+    y = with_click(with_click(music(6.0, seed=9), 1.3, rel=0.2), 4.1, rel=0.1)
+    monkeypatch.setattr(declick, "CHUNK_S", 0.7)
+    monkeypatch.setattr(declick, "_workers", lambda chunks: 2 if chunks > 1 else 1)
+    two = click_candidates(y, SR)
+    monkeypatch.setattr(declick, "_workers", lambda chunks: 1)
+    one = click_candidates(y, SR)
+    assert len(one) > 2 and two == one
