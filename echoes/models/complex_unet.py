@@ -27,9 +27,12 @@ shipped weights (``weights/denoiser.*``, since 2026-11-25) use channels 16 24 32
 384-wide bottleneck: 4,688,436 parameters, 13.8 M multiply-adds per frame, stored as int8 with
 per-channel scales (4.7 MB; ``scripts/quantize_weights.py``: 0.004 dB from the float16 original).
 Measured with the shipped size: 60 s of 44.1 kHz audio through
-:class:`echoes.denoise.Denoiser` (resampling and chunking included) takes 0.41 s on this
-project's 2-core machine with 2 threads (146x realtime, ``echoes bench``; 0.84 s of CPU time on
-one thread, 71x per core) and 0.073 s on an H100 (826x, ``echoes bench --device cuda``).
+:class:`echoes.denoise.Denoiser` (resampling and chunking included) took 0.41 s on the
+project's first 2-core machine with 2 threads (146x realtime, ``echoes bench``; 0.84 s of CPU
+time on one thread, 71x per core), before the channels-last layout of :meth:`ComplexUNet.filters`;
+on the later, about 2 times slower machine that layout took it from 61-62x to 71-75x
+(``scripts/bench_denoise.py``, best of 5), level with noisereduce there. On an H200: 0.069 s
+(869x, ``echoes bench --device cuda``).
 
 Shipped weights on the held-out test split at 44.1 kHz (``echoes evaluate``, 24 clips):
 0 dB white noise -> 16.2 dB SNR (the paper's CAE: 14.1 dB); gramophone chain with unseen noise
