@@ -41,6 +41,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -306,17 +307,11 @@ def click_candidates(x: np.ndarray, sample_rate: int, *, candidate: float = 8.0)
     workers = _workers(len(starts))
     # chunks two at a time on two threads where there are two cores (numpy's einsum and
     # partition release the GIL; the same numbers either way), so memory stays flat
-    for i in range(0, len(starts), workers):
-        if workers > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="echoes-clicks") as pool:
-                done = list(pool.map(one, starts[i : i + workers]))
-        else:
-            done = [one(starts[i])]
-        for c0, ae, scale in done:
-            ratio[c0 : c0 + ae.size] = ae / scale
-            abs_e[c0 : c0 + ae.size] = ae
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="echoes-clicks") as pool:
+        for i in range(0, len(starts), workers):
+            for c0, ae, scale in pool.map(one, starts[i : i + workers]):
+                ratio[c0 : c0 + ae.size] = ae / scale
+                abs_e[c0 : c0 + ae.size] = ae
     hit = ratio > candidate
     if not hit.any():
         return []
