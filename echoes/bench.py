@@ -56,14 +56,27 @@ def synthetic_piano(seconds: float, sample_rate: int = 44100, *, seed: int = 0) 
     return out.astype(np.float32)
 
 
-def _time(fn: Callable[[], Any], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
+def _time_rounds(steps: list[tuple[str, str, Callable[[], Any]]], repeats: int
+                 ) -> dict[int, tuple[list[float], list[float]] | Exception]:
+    """Time every step ``repeats`` times, round-robin (each round runs every step once), so
+    that a machine whose speed drifts from minute to minute slows all rows alike. Returns,
+    per step index, the wall and process-CPU times (seconds) or the exception it raised."""
+    out: dict[int, tuple[list[float], list[float]] | Exception] = {}
+    for i, (_, _, fn) in enumerate(steps):  # warm-up
+        try:
+            fn()
+            out[i] = ([], [])
+        except Exception as exc:  # report, keep going
+            out[i] = exc
     for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for i, (_, _, fn) in enumerate(steps):
+            if isinstance(out[i], Exception):
+                continue
+            c, t = time.process_time(), time.perf_counter()
+            fn()
+            out[i][0].append(time.perf_counter() - t)
+            out[i][1].append(time.process_time() - c)
+    return out
 
 
 def _maxrss_mb() -> float:
@@ -94,14 +107,10 @@ def run_bench(*, seconds: float = 60.0, repeats: int = 3, device: str = "cpu", l
         "rows": rows,
     }
 
+    steps: list[tuple[str, str, Callable[[], Any]]] = []
+
     def add(name: str, dev: str, fn: Callable[[], Any]) -> None:
-        try:
-            t = _time(fn, repeats)
-            rows.append({"step": name, "device": dev, "seconds": round(t, 4), "rtf": round(seconds / t, 1)})
-            log.info("%-28s %-5s %8.3f s  %7.1fx realtime", name, dev, t, seconds / t)
-        except Exception as exc:  # report, keep going
-            rows.append({"step": name, "device": dev, "error": f"{type(exc).__name__}: {exc}"})
-            log.warning("%s failed: %s", name, exc)
+        steps.append((name, dev, fn))
 
     devices = ["cpu"] + (["cuda"] if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else [])
     for dev in devices:
@@ -124,7 +133,22 @@ def run_bench(*, seconds: float = 60.0, repeats: int = 3, device: str = "cpu", l
 
         add("noisereduce (reference)", "cpu", lambda: noisereduce.reduce_noise(y=noisy, sr=sr))
     except ImportError:
-        rows.append({"step": "noisereduce (reference)", "device": "cpu", "error": "not installed"})
+        steps.append(("noisereduce (reference)", "cpu", None))
+    timed = _time_rounds([st for st in steps if st[2] is not None], repeats)
+    k = 0
+    for name, dev, fn in steps:
+        if fn is None:
+            rows.append({"step": name, "device": dev, "error": "not installed"})
+            continue
+        got, k = timed[k], k + 1
+        if isinstance(got, Exception):
+            rows.append({"step": name, "device": dev, "error": f"{type(got).__name__}: {got}"})
+            log.warning("%s failed: %s", name, got)
+            continue
+        t, cpu = statistics.median(got[0]), statistics.median(got[1])
+        rows.append({"step": name, "device": dev, "seconds": round(t, 4), "rtf": round(seconds / t, 1),
+                     "cpu_seconds": round(cpu, 4)})
+        log.info("%-28s %-5s %8.3f s (CPU %.3f s)  %7.1fx realtime", name, dev, t, cpu, seconds / t)
     results["peak_rss_mb_in_process"] = round(_maxrss_mb(), 1)
     if long:
         results["long"] = bench_long_file(weights=weights)
@@ -161,14 +185,15 @@ def bench_long_file(*, minutes: float = 60.0, weights: str | None = None) -> dic
 
 
 def format_table(results: dict[str, Any]) -> str:
-    lines = [f"Bench on {results['audio_s']:.0f} s of 44.1 kHz mono (median of {results['repeats']} runs); "
-             f"torch threads {results['machine']['torch_threads']}, GPU {results['machine']['cuda'] or 'none'}",
-             "", "| step | device | seconds | × realtime |", "|---|---|---:|---:|"]
+    lines = [f"Bench on {results['audio_s']:.0f} s of 44.1 kHz mono (median of {results['repeats']} rounds, "
+             f"every step once per round); torch threads {results['machine']['torch_threads']}, "
+             f"GPU {results['machine']['cuda'] or 'none'}",
+             "", "| step | device | seconds | CPU seconds | × realtime |", "|---|---|---:|---:|---:|"]
     for r in results["rows"]:
         if "error" in r:
-            lines.append(f"| {r['step']} | {r['device']} | error: {r['error']} | |")
+            lines.append(f"| {r['step']} | {r['device']} | error: {r['error']} | | |")
         else:
-            lines.append(f"| {r['step']} | {r['device']} | {r['seconds']:.3f} | {r['rtf']:.1f} |")
+            lines.append(f"| {r['step']} | {r['device']} | {r['seconds']:.3f} | {r['cpu_seconds']:.3f} | {r['rtf']:.1f} |")
     if "long" in results:
         lg = results["long"]
         lines += ["", f"One-hour 44.1 kHz stereo file via `echoes restore`: ok={lg['ok']}, {lg['wall_s']} s "
