@@ -24,25 +24,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 log = logging.getLogger("compare_classifiers")
 
 GREY_SNRS = (24, 26, 28, 29, 31, 32, 35, 40)
-
-
-def _grey_zone(clips: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from echoes import degrade as D
-    from echoes import train_classifier as T
-
-    xs, snrs = [], []
-    for i, clip in enumerate(clips):
-        for k, s in enumerate(GREY_SNRS):
-            rng = np.random.default_rng([seed, i, k])
-            y, _ = D.degrade(clip.astype(np.float64), T.SR, preset=D.Hiss(snr_db=float(s)),
-                             seed=int(rng.integers(2**31)))
-            xs.append(T.set_peak(np.asarray(y, dtype=np.float64), rng))
-            snrs.append(s)
-    return np.stack(xs), np.array(snrs)
 
 
 def main(argv=None) -> int:
@@ -76,7 +62,12 @@ def main(argv=None) -> int:
     x, y = torch.cat(xs), torch.cat(ys).numpy()
     rms = np.sqrt(np.mean(clips.astype(np.float64) ** 2, axis=1))
     loud = clips[20 * np.log10(np.maximum(rms, 1e-10)) > T.MIN_DEGRADE_RMS_DBFS][: args.grey_clips]
-    gx, gs = _grey_zone(loud, args.seed)
+    # hiss alone at each SNR: the windows of eval_classifier's grey-zone sweep (same seeding)
+    from eval_classifier import make_windows
+
+    jobs = [("snr", i, k, args.seed, s) for i in range(len(loud)) for k, s in enumerate(GREY_SNRS)]
+    gx, _, _ = make_windows(loud, jobs, noise_dir=None, noise_split="train", workers=max(1, args.workers))
+    gs = np.array([j[4] for j in jobs])
     log.info("%d validation examples (%d noisy), %d grey-zone windows", len(y), int(y.sum()), len(gs))
     out = {"data": str(args.data), "seed": args.seed, "examples": len(y), "candidates": {}}
     for w in args.weights:
