@@ -56,26 +56,25 @@ def synthetic_piano(seconds: float, sample_rate: int = 44100, *, seed: int = 0) 
     return out.astype(np.float32)
 
 
-def _time_rounds(steps: list[tuple[str, str, Callable[[], Any]]], repeats: int
-                 ) -> dict[int, tuple[list[float], list[float]] | Exception]:
-    """Time every step ``repeats`` times, round-robin (each round runs every step once), so
-    that a machine whose speed drifts from minute to minute slows all rows alike. Returns,
-    per step index, the wall and process-CPU times (seconds) or the exception it raised."""
-    out: dict[int, tuple[list[float], list[float]] | Exception] = {}
-    for i, (_, _, fn) in enumerate(steps):  # warm-up
+def _time_rounds(fns: list[Callable[[], Any]], repeats: int) -> list[tuple[list[float], list[float]] | Exception]:
+    """Time every function ``repeats`` times, round-robin (each round runs every one once), so
+    that a machine whose speed drifts from minute to minute slows all rows alike. Returns, per
+    function, its wall and process-CPU times (seconds) or the exception its warm-up raised."""
+    out: list[tuple[list[float], list[float]] | Exception] = []
+    for fn in fns:  # warm-up
         try:
             fn()
-            out[i] = ([], [])
+            out.append(([], []))
         except Exception as exc:  # report, keep going
-            out[i] = exc
+            out.append(exc)
     for _ in range(repeats):
-        for i, (_, _, fn) in enumerate(steps):
-            if isinstance(out[i], Exception):
+        for fn, got in zip(fns, out):
+            if isinstance(got, Exception):
                 continue
             c, t = time.process_time(), time.perf_counter()
             fn()
-            out[i][0].append(time.perf_counter() - t)
-            out[i][1].append(time.process_time() - c)
+            got[0].append(time.perf_counter() - t)
+            got[1].append(time.process_time() - c)
     return out
 
 
@@ -132,15 +131,10 @@ def run_bench(*, seconds: float = 60.0, repeats: int = 3, device: str = "cpu", l
         import noisereduce
 
         add("noisereduce (reference)", "cpu", lambda: noisereduce.reduce_noise(y=noisy, sr=sr))
+        missing = []
     except ImportError:
-        steps.append(("noisereduce (reference)", "cpu", None))
-    timed = _time_rounds([st for st in steps if st[2] is not None], repeats)
-    k = 0
-    for name, dev, fn in steps:
-        if fn is None:
-            rows.append({"step": name, "device": dev, "error": "not installed"})
-            continue
-        got, k = timed[k], k + 1
+        missing = [{"step": "noisereduce (reference)", "device": "cpu", "error": "not installed"}]
+    for (name, dev, _), got in zip(steps, _time_rounds([fn for _, _, fn in steps], repeats)):
         if isinstance(got, Exception):
             rows.append({"step": name, "device": dev, "error": f"{type(got).__name__}: {got}"})
             log.warning("%s failed: %s", name, got)
@@ -149,6 +143,7 @@ def run_bench(*, seconds: float = 60.0, repeats: int = 3, device: str = "cpu", l
         rows.append({"step": name, "device": dev, "seconds": round(t, 4), "rtf": round(seconds / t, 1),
                      "cpu_seconds": round(cpu, 4)})
         log.info("%-28s %-5s %8.3f s (CPU %.3f s)  %7.1fx realtime", name, dev, t, cpu, seconds / t)
+    rows.extend(missing)
     results["peak_rss_mb_in_process"] = round(_maxrss_mb(), 1)
     if long:
         results["long"] = bench_long_file(weights=weights)
