@@ -7,7 +7,12 @@ damaged one). Up to 4 such gaps per render and length (random non-silent places,
 :func:`echoes.inpaint.place_gaps`, seeded) are zeroed together and filled by each method;
 prints the mean gap SNR and which method ``auto`` used. Renders of the training pianos.
 
-    python scripts/eval_long_gaps_repeats.py --corpus data/corpus --split val --threshold 0.97
+With ``--oracle``, also the ceiling of transplanting: the passage (3 s or more away) that best
+matches the *clean* gap itself, gain-matched by least squares, scored by the gap SNR it would
+give (``-10 log10(1 - r^2)`` for its normalised correlation ``r``); no method can choose a
+better single donor, since it only sees the gap's surroundings.
+
+    python scripts/eval_long_gaps_repeats.py --corpus data/corpus --split val --threshold 0.97 [--oracle]
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import librosa
 import numpy as np
+import scipy.signal
 
 from echoes import audio as eaudio
 from echoes import corpus as ecorpus
@@ -43,18 +49,33 @@ def best_match(F: np.ndarray, t: int) -> float:
                 for u in range(HALF, F.shape[1] - HALF, 2) if abs(u - t) >= EXCLUDE), default=-1.0)
 
 
+def oracle_donor_snr(x: np.ndarray, start: int, length: int, sr: int) -> float:
+    """Gap SNR (dB) of the best gain-matched passage at least 3 s from the gap, chosen by its
+    correlation with the clean gap ``x[start:start+length]`` (an upper bound for transplanting)."""
+    xd = x.astype(np.float64)
+    clean = xd[start : start + length]
+    num = scipy.signal.fftconvolve(xd, clean[::-1], mode="valid")
+    den = scipy.signal.fftconvolve(xd * xd, np.ones(length), mode="valid")
+    r = num / np.sqrt(np.maximum(den, 1e-20) * max(float(clean @ clean), 1e-20))
+    r[max(0, start - 3 * sr - length) : start + 3 * sr] = -1.0
+    best = float(r.max())
+    return min(-10 * np.log10(max(1.0 - best * best, 1e-6)), I.SNR_CAP_DB) if best > 0 else 0.0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--split", default="val", choices=["train", "val", "test"])
     ap.add_argument("--threshold", type=float, default=0.97)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--oracle", action="store_true", help="also the best single donor chosen from the clean gap")
     args = ap.parse_args()
     folder = Path(args.corpus)
     manifest = ecorpus.load_manifest(folder)
     pianos = [n for n, p in manifest["pianos"].items() if not p.get("heldout")]
     renders = [r for r in ecorpus.list_renders(folder, args.split) if r["piano"] in pianos]
     methods = ("janssen", "burg2", "similarity", "auto")
+    oracle: dict[int, list[float]] = {ms: [] for ms in (200, 300, 500)}
     rows: dict[int, dict[str, list]] = {ms: {m: [] for m in methods} for ms in (200, 300, 500)}
     corrs = []
     for k, r in enumerate(renders):
@@ -81,6 +102,8 @@ def main() -> None:
                 filled, done = I.fill_gaps(y, SR, gaps, method=m)
                 rows[ms][m] += [(min(I.gap_snr(x[g.start : g.end], filled[g.start : g.end]), I.SNR_CAP_DB), g.method)
                                 for g in done]
+            if args.oracle:
+                oracle[ms] += [oracle_donor_snr(x, g.start, length, SR) for g in sorted(gaps, key=lambda g: g.start)]
         print(f"{k + 1}/{len(renders)} {r['id']}", flush=True)
     c = np.array(corrs)
     print(f"places tried {c.size}; correlation percentiles 10/50/90 {np.round(np.percentile(c, [10, 50, 90]), 3)}; "
@@ -90,7 +113,9 @@ def main() -> None:
         for _, u in per["auto"]:
             used[u] = used.get(u, 0) + 1
         print(f"{ms} ms, {len(per['auto'])} gaps: " + ", ".join(
-            f"{m} {np.mean([v for v, _ in per[m]]):.2f} dB" for m in methods if per[m]) + f"; auto used {used}")
+            f"{m} {np.mean([v for v, _ in per[m]]):.2f} dB" for m in methods if per[m]) + f"; auto used {used}"
+            + (f"; oracle donor {np.mean(oracle[ms]):.2f} dB, best of it and burg2 per gap "
+               f"{np.mean(np.maximum(oracle[ms], [v for v, _ in per['burg2']])):.2f} dB" if args.oracle and oracle[ms] else ""))
 
 
 if __name__ == "__main__":

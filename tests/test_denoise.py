@@ -73,7 +73,7 @@ def test_unet_keeps_shapes_and_starts_near_identity():
 
 def test_unet_subpixel_and_channels_last_layout_match_the_plain_reshape():
     """The channels-last sub-pixel step equals the NCHW reshape it replaced, for odd and even
-    targets, and gradients flow through the channels-last model (in-place activations
+    targets, with its skip sum fused (inference) or not (autograd), and gradients flow through the channels-last model (in-place activations
     included) to every parameter."""
     from echoes.models.complex_unet import _subpixel
 
@@ -84,6 +84,11 @@ def test_unet_subpixel_and_channels_last_layout_match_the_plain_reshape():
         for x in (h, h.contiguous(memory_format=torch.channels_last)):
             got = _subpixel(x, target)
             assert torch.equal(got, want) and got.is_contiguous(memory_format=torch.channels_last)
+            skip = torch.randn(2, 4, target, 7, generator=g).contiguous(memory_format=torch.channels_last)
+            with torch.no_grad():  # the fused sum (out=) ...
+                assert torch.equal(_subpixel(x, target, skip), want + skip)
+            with torch.enable_grad():  # ... and the autograd path give the same numbers
+                assert torch.equal(_subpixel(x.requires_grad_(), target, skip), want + skip)
     m = ComplexUNet(channels=[4, 6, 8, 10], bottleneck=16)
     X = torch.randn(1, 1025, 30, dtype=torch.complex64, generator=g)
     assert m.filters(X).shape == (1, 2 * m.taps, 1025, 30)
