@@ -6,7 +6,8 @@ chosen). ``--compare refine``: ``burg2`` without its refinement against ``burg2`
 (models of left context + fill and fill + right context refit the gap once). Janssen is
 measured beside both. ``--compare order`` and ``--compare context``: the model order (40 against
 50 ms at every length) and the context (2 gaps a side against 3 and 1.5), both halves of the
-pair in use.
+pair in use. ``--compare trend``: burg2 without its level-trend removal (``BURG2_TREND_*``)
+against it as shipped, and with a looser slope bound (120 dB/s).
 
 For each gap length, gaps are placed at random non-silent places in every render of the split
 (:func:`echoes.inpaint.place_gaps`, seeded), and each gap is filled alone, with the rest of the
@@ -63,6 +64,8 @@ COMPARISONS = {
               "50 ms": _with(BURG2_ORDER_MS=50.0, BURG2_SHORT_ORDER_MS=50.0)},
     "context": {"2 gaps": I._fill_burg2, "3 gaps": _with(BURG2_CONTEXT_GAPS=3.0),
                 "1.5 gaps": _with(BURG2_CONTEXT_GAPS=1.5)},
+    "trend": {"no trend": _with(BURG2_TREND_MAX_DB_PER_S=0.0), "trend": I._fill_burg2,
+              "120 dB/s": _with(BURG2_TREND_MAX_DB_PER_S=120.0)},
 }
 
 

@@ -416,3 +416,39 @@ def test_compiled_kernels_do_not_depend_on_memory_placement():
         y[:] = x
         assert inpaint._dot(y[:1733], y[7:1740]) == want_dot
         np.testing.assert_array_equal(inpaint.burg([y[:1000], y[1500:]], 120), want_burg)
+
+
+def test_level_trend_recovers_a_decay_and_is_bounded():
+    """burg2's level trend: a tone decaying at 40 dB/s comes out flat (slope within 1 dB/s,
+    gain 1 at the gap's centre); a 200 dB/s decay is held to the 60 dB/s bound; silence and
+    contexts too short for 3 frames give no trend."""
+    from echoes.inpaint import BURG2_TREND_MAX_DB_PER_S, _level_trend
+
+    n, nl, glen = int(0.4 * SR), int(0.16 * SR), int(0.08 * SR)
+    t = np.arange(n) / SR
+    tc = (nl + glen / 2) / SR
+    for rate, want in ((40.0, 40.0), (200.0, BURG2_TREND_MAX_DB_PER_S)):
+        x = 10 ** (-rate * t / 20) * np.sin(2 * np.pi * 441.0 * t)
+        g = _level_trend(x, nl, glen, SR)
+        slope = 20 * np.log10(g[-1] / g[0]) / (t[-1] - t[0])  # g undoes a decay: it rises
+        assert slope == pytest.approx(want, abs=1.0)
+        assert g[int(round(tc * SR))] == pytest.approx(1.0, abs=0.01)
+    assert np.all(_level_trend(np.zeros(n), nl, glen, SR) == 1.0)
+    assert np.all(_level_trend(np.ones(glen + 100), 50, glen, SR) == 1.0)
+
+
+def test_burg2_fills_a_decaying_chord_better_with_its_level_trend(monkeypatch):
+    """Three partials decaying at 60 dB/s with a 300 ms gap: with its level trend burg2's fill
+    reaches 60 dB (84 dB measured), without it at least 20 dB less (24 dB measured)."""
+    import echoes.inpaint as inpaint
+
+    t = np.arange(int(1.0 * SR)) / SR
+    x = 10 ** (-60 * t / 20) * sum(np.sin(2 * np.pi * f * t + p) for f, p in ((220.0, 0.3), (331.0, 1.0), (587.0, 2.0)))
+    x = (0.3 * x / np.abs(x).max()).astype(np.float32)
+    g = Gap(int(0.5 * SR), int(0.8 * SR), SR)
+    y, _ = fill_gaps(x, SR, [g], method="burg2")
+    with_trend = gap_snr(x[g.start : g.end], y[g.start : g.end])
+    monkeypatch.setattr(inpaint, "BURG2_TREND_MAX_DB_PER_S", 0.0)
+    y0, _ = fill_gaps(x, SR, [g], method="burg2")
+    assert with_trend >= 60.0
+    assert gap_snr(x[g.start : g.end], y0[g.start : g.end]) < with_trend - 20.0
