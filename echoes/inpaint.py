@@ -28,7 +28,9 @@ Methods (``fill_gaps(method=...)``):
     right-context Burg model whose errors are minimised together): the two err differently,
     and their mean beats both. Then one refinement: the fill is put in place, a model of left
     context + fill and one of fill + right context are fitted, and their two-model fill is the
-    answer (below 160 ms, averaged with the fill of one model of the whole stretch).
+    answer (below 160 ms, averaged with the fill of one model of the whole stretch). All of
+    this runs on the stretch with its level trend taken out (a straight line in dB over time,
+    fitted to both contexts; piano notes decay, AR models are stationary) and put back after.
 ``similarity``
     For long gaps (150 ms and more), where every AR model decays to silence: the passage
     elsewhere in the recording whose surroundings best match the gap's surroundings (music
