@@ -9,8 +9,9 @@ prints the mean gap SNR and which method ``auto`` used. Renders of the training 
 
 With ``--oracle``, also the ceiling of transplanting: the passage (3 s or more away) that best
 matches the *clean* gap itself, gain-matched by least squares, scored by the gap SNR it would
-give (``-10 log10(1 - r^2)`` for its normalised correlation ``r``); no method can choose a
-better single donor, since it only sees the gap's surroundings.
+give (``-10 log10(1 - r^2)`` for its normalised correlation ``r``): no search, which sees only
+the gap's surroundings, can find a better single donor. (``similarity`` also adds an AR fill of
+what the donor leaves unexplained near the edges, which can add a little on top.)
 
     python scripts/eval_long_gaps_repeats.py --corpus data/corpus --split val --threshold 0.97 [--oracle]
 """
