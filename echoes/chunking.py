@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -28,6 +29,12 @@ import numpy as np
 from echoes.errors import ParameterError
 
 log = logging.getLogger(__name__)
+
+def second_thread_allowed() -> bool:
+    """Whether a CPU step may run a second thread beside this one: there are two cores or more,
+    and ``OMP_NUM_THREADS`` does not ask for one thread (as batch workers and tests set it)."""
+    return (os.cpu_count() or 1) >= 2 and os.environ.get("OMP_NUM_THREADS") != "1"
+
 
 #: ``fn(batch)``: float32 ``(batch, samples)`` -> float ``(batch, samples)`` (same shape).
 ChunkFn = Callable[[np.ndarray], np.ndarray]

@@ -40,11 +40,11 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from echoes.chunking import second_thread_allowed
 from echoes.errors import NonFiniteError, ParameterError
 
 log = logging.getLogger(__name__)
@@ -267,9 +267,7 @@ CLICK_MAX_MS = 4.0
 def _workers(chunks: int) -> int:
     """Threads for :func:`click_candidates`: 2 where there are two cores, more than one chunk
     and ``OMP_NUM_THREADS`` does not ask for one thread; else 1."""
-    if chunks < 2 or (os.cpu_count() or 1) < 2 or os.environ.get("OMP_NUM_THREADS") == "1":
-        return 1
-    return 2
+    return 2 if chunks >= 2 and second_thread_allowed() else 1
 
 
 def click_candidates(x: np.ndarray, sample_rate: int, *, candidate: float = 8.0) -> list[dict]:

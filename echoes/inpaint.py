@@ -58,6 +58,7 @@ import numpy as np
 import scipy.linalg
 import scipy.signal
 
+from echoes.chunking import second_thread_allowed
 from echoes.errors import ParameterError, TooShortError
 
 log = logging.getLogger(__name__)
@@ -710,7 +711,7 @@ def _submit(fn: Callable, *args):
     does not ask for one thread (the compiled recursions release the GIL), else at once;
     returns an object with ``.result()``. Tasks on the helper run one after another, in the
     order submitted, and compute the same numbers bit for bit either way."""
-    if not _HAVE_NUMBA or (os.cpu_count() or 1) < 2 or os.environ.get("OMP_NUM_THREADS") == "1":
+    if not _HAVE_NUMBA or not second_thread_allowed():
         return _Now(fn(*args))
     pool = _POOL.get(os.getpid())
     if pool is None:
