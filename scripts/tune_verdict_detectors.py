@@ -94,7 +94,7 @@ def tune_clicks(folder: str, workers: int, n_train: int) -> None:
             and c["ms"] <= 4.0
 
     print("score  level_dB  clicky windows found  clean windows called clicky")
-    for score in (30.0, 25.0, 20.0):
+    for score in (30.0, 25.0, 24.0, 23.0, 22.0, 20.0):
         for level in (-12.0, -15.0, -16.0, -16.5, -17.0, -17.5, -18.0):
             win = collections.defaultdict(bool)
             for _, key, c in pos:
