@@ -537,12 +537,7 @@ def train(
     if init is not None:  # continue from saved weights (fine-tuning)
         from echoes.checkpoint import load_model
 
-        model = load_model(init, "classifier")[0]
-        if model_kwargs and any(model.kwargs.get(k) != v for k, v in model_kwargs.items()):
-            # e.g. --pool-min on weights trained without it: widen (new inputs start at zero)
-            model = SpectrogramCNN(**{**model.kwargs, **model_kwargs}).widened_from(model)
-            log.info("starting from %s, widened to %s", init, model_kwargs)
-        model = model.to(dev)
+        model = load_model(init, "classifier")[0].to(dev)
         log.info("starting from %s", init)
     else:
         model = SpectrogramCNN(**(model_kwargs or {})).to(dev)
@@ -681,8 +676,6 @@ def register(subparsers) -> None:
     p.add_argument("--channels", type=int, nargs=3, default=None, metavar="C",
                    help="output channels of the three convolutions (default 8 16 32)")
     p.add_argument("--hidden", type=int, default=None, help="width of the hidden fully connected layer (default 32)")
-    p.add_argument("--pool-min", action="store_true",
-                   help="pool the last feature map over time by its minimum too (see SpectrogramCNN)")
     p.add_argument("--timbre", type=float, default=0.0, metavar="P",
                    help="probability of the timbre augmentation (random tilt and resonance, clean and "
                         "noisy examples alike; default 0)")
@@ -698,8 +691,6 @@ def _run(args: argparse.Namespace) -> int:
         model_kwargs["channels"] = list(args.channels)
     if args.hidden:
         model_kwargs["hidden"] = args.hidden
-    if args.pool_min:
-        model_kwargs["pool_min"] = True
     rec = train(model_kwargs=model_kwargs or None, data=args.data, out=args.out, seed=args.seed, epochs=args.epochs,
                 examples_per_epoch=args.examples, val_examples=args.val_examples, batch_size=args.batch_size,
                 lr=args.lr, workers=args.workers, device=args.device, noise_dir=args.noise_dir,

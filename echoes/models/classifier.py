@@ -14,9 +14,7 @@ What differs from the original code, and why:
   sees the same input at any playback level (apart from the ``eps`` floor of digital silence).
 * Speed and size: the first convolution strides by 4 in frequency and 2 in time, each
   convolution is followed by 2x2 max-pooling, and the last feature map is pooled over time
-  (mean and max, so a single click still counts; optionally the minimum too, the quietest
-  moment of each feature, where a noise floor shows between notes) before the fully connected
-  layers. The
+  (mean and max, so a single click still counts) before the fully connected layers. The
   original flattened the whole map into a dense layer of tens of millions of weights; here the
   model has about 72 k parameters (under 300 kB as float32) and classifies a 5-s window in a
   couple of milliseconds on one CPU core. Batch normalisation after each convolution (optional,
@@ -67,8 +65,6 @@ class SpectrogramCNN(nn.Module):
     batchnorm : batch normalisation after each convolution.
     floor : normalised log-magnitudes are clamped below at ``-floor`` (nats under the level),
         so digital silence and a -100 dB floor look alike.
-    pool_min : pool the last feature map over time by its minimum too (beside mean and max):
-        the quietest moment of each feature, where hiss under the music shows between notes.
 
     Input ``(batch, n_bins, frames)`` or ``(batch, 1, n_bins, frames)`` log-magnitudes (any
     number of frames >= 16; trained on 216); output ``(batch, 2)`` logits.
@@ -83,7 +79,6 @@ class SpectrogramCNN(nn.Module):
         dropout: float = 0.3,
         batchnorm: bool = True,
         floor: float = 12.0,
-        pool_min: bool = False,
     ) -> None:
         super().__init__()
         channels = [int(c) for c in channels]
@@ -97,9 +92,6 @@ class SpectrogramCNN(nn.Module):
             "batchnorm": bool(batchnorm),
             "floor": float(floor),
         }
-        if pool_min:  # only when on, so checkpoints made before the option load unchanged
-            self.kwargs["pool_min"] = True
-        self.pool_min = bool(pool_min)
         c1, c2, c3 = channels
         norm = (lambda c: nn.BatchNorm2d(c)) if batchnorm else (lambda c: nn.Identity())
         # Conv 1 strides early (4 in frequency, 2 in time) so the rest runs on a small map.
@@ -117,8 +109,7 @@ class SpectrogramCNN(nn.Module):
             f //= 2
         self.freq_out = f
         self.dropout = nn.Dropout(dropout)
-        self.n_pools = 3 if pool_min else 2
-        self.fc1 = nn.Linear(self.n_pools * c3 * f, hidden)
+        self.fc1 = nn.Linear(2 * c3 * f, hidden)
         self.fc2 = nn.Linear(hidden, len(CLASSES))
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
@@ -142,26 +133,9 @@ class SpectrogramCNN(nn.Module):
         x = self.pool(self.act(self.bn2(self.conv2(x))))
         x = self.pool(self.act(self.bn3(self.conv3(x))))
         # (batch, c3, f, t): pool over time, keep frequency.
-        pooled = [x.mean(dim=-1), x.amax(dim=-1)] + ([x.amin(dim=-1)] if self.pool_min else [])
-        x = torch.cat(pooled, dim=1).flatten(1)
+        x = torch.cat([x.mean(dim=-1), x.amax(dim=-1)], dim=1).flatten(1)
         x = self.act(self.fc1(self.dropout(x)))
         return self.fc2(self.dropout(x))
-
-    @torch.no_grad()
-    def widened_from(self, other: "SpectrogramCNN") -> "SpectrogramCNN":
-        """Copy ``other``'s weights into this model, which may pool by the minimum where
-        ``other`` does not: the new inputs of ``fc1`` start at zero weight, so the copy gives
-        ``other``'s outputs exactly until it is trained further (a warm start). Returns self."""
-        state = other.state_dict()
-        w = state["fc1.weight"]
-        if w.shape != self.fc1.weight.shape:
-            if w.shape[0] != self.fc1.weight.shape[0] or w.shape[1] > self.fc1.weight.shape[1]:
-                raise ValueError(f"cannot widen fc1 {tuple(w.shape)} to {tuple(self.fc1.weight.shape)}")
-            wide = torch.zeros_like(self.fc1.weight)
-            wide[:, : w.shape[1]] = w  # mean and max come first in both layouts
-            state = {**state, "fc1.weight": wide}
-        self.load_state_dict(state)
-        return self
 
     @torch.no_grad()
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
