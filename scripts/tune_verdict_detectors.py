@@ -34,11 +34,12 @@ SR = 44_100
 _G: dict = {}
 
 
-def _clips(folder, split, piano=None, maxn=None):
+def _clips(folder, split, piano=None, maxn=None, pianos=None):
     from echoes import corpus as C
 
-    out = [(cid, x) for cid, x, _ in C.iter_clips(folder, split, sample_rate=SR, seconds=5.0, piano=piano,
-                                                   min_rms_dbfs=-50.0)]
+    out = [(cid, x) for cid, x, meta in C.iter_clips(folder, split, sample_rate=SR, seconds=5.0, piano=piano,
+                                                      min_rms_dbfs=-50.0)
+           if pianos is None or meta["piano"] in pianos]
     if maxn and len(out) > maxn:
         pick = np.random.default_rng(1).choice(len(out), maxn, replace=False)
         out = [out[i] for i in sorted(pick)]
@@ -77,8 +78,9 @@ def tune_clicks(folder: str, workers: int, n_train: int) -> None:
     from echoes import corpus as C
 
     man = C.load_manifest(folder)
-    held = [p for p, v in man["pianos"].items() if v.get("heldout")]
-    dev = _clips(folder, "val") + _clips(folder, "train", maxn=n_train)
+    held = [p for p, v in man["pianos"].items() if C.plays(v) == "test"]
+    train_pianos = [p for p, v in man["pianos"].items() if not v.get("heldout")]
+    dev = _clips(folder, "val", pianos=train_pianos) + _clips(folder, "train", maxn=n_train)
     neg = dev + (_clips(folder, "test", piano=held[0], maxn=120) if held else [])
     jobs = [("pos", cid, x, base + i) for base in (1000, 50000) for i, (cid, x) in enumerate(dev)]
     jobs += [("neg", cid, x, 9000 + i) for i, (cid, x) in enumerate(neg)]

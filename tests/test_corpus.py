@@ -130,13 +130,15 @@ def test_int16_codec_roundtrip():
 
 @pytest.fixture
 def tiny_corpus(tmp_path):
-    """A corpus folder written by hand: 4 pieces, one held-out render, 44.1 kHz FLAC."""
+    """A corpus folder written by hand: 4 pieces, a held-out render of a test piece ("h") and a
+    validation piano's render of the val piece ("v"), 44.1 kHz FLAC."""
     root = tmp_path / "corpus"
     (root / "audio").mkdir(parents=True)
     sr = 44100
     pieces, renders = [], []
-    for i, (split, piano) in enumerate([("train", "a"), ("train", "b"), ("val", "a"), ("test", "b"), ("test", "h")]):
-        pid = f"p{min(i, 3)}"
+    players = [("train", "a"), ("train", "b"), ("val", "a"), ("test", "b"), ("test", "h"), ("val", "v")]
+    for i, (split, piano) in enumerate(players):
+        pid = {4: "p3", 5: "p2"}.get(i, f"p{i}")
         t = np.arange(int(12.3 * sr)) / sr
         x = (0.3 * np.sin(2 * np.pi * (200 + 50 * i) * t) * (t > 5.0)).astype(np.float32)  # first 5 s silent
         rid = f"{pid}__{piano}"
@@ -144,9 +146,12 @@ def tiny_corpus(tmp_path):
         if i < 4:
             pieces.append({"id": pid, "title": pid, "composer": "", "kind": "generated", "source": "", "split": split})
         renders.append({"id": rid, "file": f"audio/{rid}.flac", "piece": pid, "piano": piano, "split": split,
-                        "duration": x.size / sr, "heldout_piano": piano == "h"})
+                        "duration": x.size / sr, "heldout_piano": piano in "hv"})
+    pianos = {"a": {"heldout": False}, "b": {"heldout": False}, "h": {"heldout": True, "plays": "test"},
+              "v": {"heldout": True, "plays": "val"}}
     (root / "manifest.json").write_text(json.dumps({"version": 1, "seed": 0, "sample_rate": sr, "clip_seconds": 5.0,
-                                                    "pieces": pieces, "renders": renders, "clips": []}))
+                                                    "pianos": pianos, "pieces": pieces, "renders": renders,
+                                                    "clips": []}))
     return root
 
 
@@ -165,6 +170,23 @@ def test_loaders(tiny_corpus):
         list(C.iter_clips(tiny_corpus, "training"))
     with pytest.raises(EchoesError):
         C.load_manifest(tiny_corpus / "audio")
+
+
+def test_heldout_pianos_play_their_split_and_stay_out_of_training(tiny_corpus, tmp_path):
+    assert C.plays({"heldout": False}) is None
+    assert C.plays({"heldout": True}) == "test"  # manifests from before validation pianos
+    assert {C.plays(v) for v in C.PIANOS.values()} == {None, "test", "val"}
+    assert C.PIANOS[C.HELDOUT_PIANO]["plays"] == "test" and C.PIANOS[C.VAL_PIANO]["plays"] == "val"
+    assert {m["piano"] for _, _, m in C.iter_clips(tiny_corpus, "val")} == {"a", "v"}
+    C.pack_corpus(tiny_corpus, tmp_path / "pack", max_mb=5, silent_keep=1.0)
+    for split in ("train", "val"):  # neither held-out piano is packed for training
+        assert {c["piano"] for c in C.load_pack(tmp_path / "pack", split)[1]} <= {"a", "b"}
+    from echoes.evaluate import test_material
+
+    hard = test_material(corpus=tiny_corpus, quick=False, n_clips=10, n_pieces=1, heldout_piano=True)
+    assert {c.split("__")[1].split(":")[0] for c in hard["clip_ids"]} == {"h"} and "pianos h;" in hard["source"]
+    main = test_material(corpus=tiny_corpus, quick=False, n_clips=10, n_pieces=1)
+    assert {c.split("__")[1].split(":")[0] for c in main["clip_ids"]} == {"b"}
 
 
 def test_pack_roundtrip_and_budget(tiny_corpus, tmp_path):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from echoes.corpus import ALL_PIANOS
 from echoes.errors import ParameterError
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,9 @@ def register(subparsers) -> None:
                    help="minutes of distinct music (default 150; the held-out piano adds its copies)")
     b.add_argument("--cache", metavar="DIR", default=None,
                    help="download cache (default $ECHOES_CACHE or ~/.cache/echoes)")
-    b.add_argument("--pianos", nargs="+", default=["fluid_yamaha", "iowa_steinway", "salamander"],
-                   help="pianos to use (default: all three; salamander is held out for test)")
+    b.add_argument("--pianos", nargs="+", default=list(ALL_PIANOS), choices=list(ALL_PIANOS),
+                   help="pianos to use (default: all four; salamander plays only test pieces and "
+                        "musescore_grand only validation pieces, neither is trained on)")
     b.set_defaults(func=run_build)
 
     d = sub.add_parser("degrade", help="degrade an audio file with a preset (simulated 78 rpm damage)")
