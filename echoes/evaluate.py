@@ -22,9 +22,10 @@ Protocols (stated again beside every number in results.md):
   (optional package ``visqol-python``, audio mode, both signals resampled to 48 kHz and scaled
   by one gain that brings the reference's peak to -1 dBFS; see
   :func:`echoes.metrics.visqol_moslqo`), and speed.
-- Inpainting: gaps of 10–500 ms at random non-silent places in test pieces (training pianos, and
-  again on the held-out piano); gap SNR inside the
-  gaps (:func:`echoes.inpaint.evaluate_inpainting`).
+- Inpainting: gaps of 10–500 ms at random non-silent places in test pieces (6 renders of the
+  training pianos, and every render of the held-out piano); gap SNR inside the
+  gaps (:func:`echoes.inpaint.evaluate_inpainting`); paired differences between methods with
+  95 % intervals from a bootstrap over pieces (:func:`paired_difference`).
 
 ``--quick`` uses a few synthetic piano-like clips instead (no corpus, no downloads, under a
 minute): it checks the machinery end to end; its numbers are not claims.
@@ -480,8 +481,9 @@ def render_markdown(r: dict[str, Any]) -> str:
         L.append(inp["table_md"])
     hpi = r.get("inpaint_heldout_piano")
     if hpi and hpi.get("table_md"):
-        L.append("\nThe same on the held-out piano (test pieces played on the piano no training piece was "
-                 "played on; same seed and placement rule):\n")
+        n_hp = hpi.get("settings", {}).get("signals")
+        L.append("\nThe same on the held-out piano (" + (f"all {n_hp} " if n_hp else "") + "test pieces played on "
+                 "the piano no training piece was played on; same seed and placement rule):\n")
         L.append(hpi["table_md"])
     bl = r.get("inpaint_band_limited")
     if bl and bl.get("table_md"):
@@ -498,16 +500,38 @@ INPAINT_NAMES = {"zero": "zero-fill", "linear": "linear", "lpc": "paper LPC (Bur
                  "burg2": "two-sided Burg LSAR", "similarity": "similarity (long gaps)", "auto": "automatic choice"}
 
 
-def paired_difference(a: list[float], b: list[float], *, seed: int = 0, n_boot: int = 10_000) -> dict[str, Any]:
+def paired_difference(a: list[float], b: list[float], *, groups: list[int] | None = None, seed: int = 0,
+                      n_boot: int = 10_000) -> dict[str, Any]:
     """Mean of ``a[i] - b[i]`` (dB, the same gaps filled two ways) with a 95 % bootstrap
-    interval (percentile, resampling gaps with replacement, seeded)."""
+    interval (percentile, seeded). Without ``groups`` the gaps are resampled with replacement;
+    with ``groups`` (the piece each gap lies in) whole pieces are, and each draw averages all
+    the gaps of the pieces drawn: gaps of one piece are alike, so this interval is the honest
+    one for "on other pieces" (and the wider one)."""
     d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     if d.size == 0:
         return {"mean_db": None, "ci95_db": None, "n": 0}
     rng = np.random.default_rng(seed)
-    boots = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
+    out: dict[str, Any] = {"mean_db": float(d.mean()), "n": int(d.size)}
+    if groups is None:
+        boots = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
+    else:
+        g = np.asarray(groups)
+        if g.shape != d.shape:
+            raise ValueError(f"groups has {g.size} entries for {d.size} differences")
+        keys, idx = np.unique(g, return_inverse=True)
+        sums, counts = np.bincount(idx, weights=d), np.bincount(idx).astype(np.float64)
+        pick = rng.integers(0, keys.size, size=(n_boot, keys.size))
+        boots = sums[pick].sum(axis=1) / counts[pick].sum(axis=1)
+        out["pieces"] = int(keys.size)
     lo, hi = np.percentile(boots, [2.5, 97.5])
-    return {"mean_db": float(d.mean()), "ci95_db": [float(lo), float(hi)], "n": int(d.size)}
+    return {**out, "ci95_db": [float(lo), float(hi)]}
+
+
+def _same_gaps(x: dict[str, Any], y: dict[str, Any]) -> list[int]:
+    """The piece of each gap, checked to be the same list for two methods' results."""
+    if x["per_gap_signal"] != y["per_gap_signal"]:
+        raise ValueError("two methods were scored on different gaps")
+    return x["per_gap_signal"]
 
 
 #: Gaps per piece and length in ``evaluate``: long gaps (slow to fill) and short ones.
@@ -543,7 +567,8 @@ def _inpaint_section(pieces: list[np.ndarray], quick: bool, seed: int,
             if m not in snr:
                 continue
             res["paired_vs_janssen"][m] = {
-                ms: paired_difference(snr[m][ms]["per_gap_db"], snr["janssen"][ms]["per_gap_db"], seed=seed)
+                ms: paired_difference(snr[m][ms]["per_gap_db"], snr["janssen"][ms]["per_gap_db"],
+                                      groups=_same_gaps(snr[m][ms], snr["janssen"][ms]), seed=seed)
                 for ms in lengths if ms in snr[m] and ms in snr["janssen"]}
             cells = []
             for ms in lengths:
@@ -553,7 +578,7 @@ def _inpaint_section(pieces: list[np.ndarray], quick: bool, seed: int,
             diffs.append(f"| {INPAINT_NAMES.get(m, m)} − Janssen | " + " | ".join(cells) + " |")
         if diffs:
             rows.append("\nPaired difference from Janssen on the same gaps (dB; mean and 95 % bootstrap interval "
-                        "over gaps):\n")
+                        "resampling whole pieces, so it speaks for other pieces):\n")
             rows.append("| method | " + " | ".join(f"{float(ms):g} ms" for ms in lengths) + " |")
             rows.append("|---|" + "---:|" * len(lengths))
             rows.extend(diffs)
@@ -602,7 +627,7 @@ def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = Non
     hp = None
     if not quick:
         try:
-            hp = test_material(corpus=corpus, quick=False, n_clips=ALL_CLIPS, n_pieces=6, seed=seed,
+            hp = test_material(corpus=corpus, quick=False, n_clips=ALL_CLIPS, n_pieces=ALL_CLIPS, seed=seed,
                                heldout_piano=True)
             results["classifier_harder_piano_material"] = hp["source"]
             results["classifier_harder_piano"] = eval_classifier(hp["clips"], weights=weights, noise_dir=noise_dir,

@@ -1299,10 +1299,11 @@ def evaluate_inpainting(
 
     Returns
     -------
-    ``{"gap_snr": {method: {str(ms): {"mean_db", "pooled_db", "per_gap_db", "n"}}},
+    ``{"gap_snr": {method: {str(ms): {"mean_db", "pooled_db", "per_gap_db", "per_gap_signal", "n"}}},
     "time_per_gap_s": {method: {str(ms): seconds}}, "methods_used": {method: {str(ms): {name: count}}},
     "detection": {...}, "settings": {...}}``. ``mean_db`` averages per-gap SNRs in dB (each capped at 60 dB);
-    ``pooled_db`` is the SNR of all gaps' samples together.
+    ``pooled_db`` is the SNR of all gaps' samples together; ``per_gap_signal`` is the index of
+    the signal each gap of ``per_gap_db`` lies in (for intervals that resample whole pieces).
     """
     for m in methods:
         if m not in METHODS:
@@ -1327,6 +1328,7 @@ def evaluate_inpainting(
         length = int(round(ms * sample_rate / 1000))
         margin = 4 * length + int(0.2 * sample_rate)
         per_method: dict[str, list[float]] = {m: [] for m in methods}
+        where: dict[str, list[int]] = {m: [] for m in methods}
         pooled: dict[str, list[float]] = {m: [0.0, 0.0] for m in methods}
         times: dict[str, float] = {m: 0.0 for m in methods}
         used: dict[str, dict[str, int]] = {m: {} for m in methods}
@@ -1349,6 +1351,7 @@ def evaluate_inpainting(
                 for g in done:
                     c, f = x[g.start : g.end], filled[g.start : g.end]
                     per_method[m].append(min(gap_snr(c, f), SNR_CAP_DB))
+                    where[m].append(k)
                     pooled[m][0] += float(np.sum(c.astype(np.float64) ** 2))
                     pooled[m][1] += float(np.sum((c.astype(np.float64) - f) ** 2))
                     used[m][g.method] = used[m].get(g.method, 0) + 1
@@ -1360,6 +1363,7 @@ def evaluate_inpainting(
                 "pooled_db": float(min(SNR_CAP_DB, 10 * np.log10(pooled[m][0] / pooled[m][1])))
                 if pooled[m][1] > 0 else SNR_CAP_DB,
                 "per_gap_db": [round(s, 3) for s in v],
+                "per_gap_signal": where[m],
                 "n": len(v),
             }
             res["time_per_gap_s"][m][key] = times[m] / n_gaps if n_gaps else None

@@ -51,6 +51,23 @@ def test_denoise_table_without_visqol(monkeypatch: pytest.MonkeyPatch) -> None:
     assert line.split("|")[7].strip() == "–"
 
 
+def test_paired_difference_resamples_whole_pieces() -> None:
+    """Gaps of one piece move together: resampling pieces gives a wider, honest interval."""
+    rng = np.random.default_rng(5)
+    piece_effect = rng.normal(1.0, 1.5, 8)  # each piece gains differently
+    groups = np.repeat(np.arange(8), 12)
+    d = piece_effect[groups] + rng.normal(0.0, 0.2, groups.size)
+    zeros = [0.0] * groups.size
+    by_gap = evaluate.paired_difference(list(d), zeros, seed=1)
+    by_piece = evaluate.paired_difference(list(d), zeros, groups=list(groups), seed=1)
+    assert by_piece["mean_db"] == pytest.approx(by_gap["mean_db"]) and by_piece["pieces"] == 8
+    width = lambda r: r["ci95_db"][1] - r["ci95_db"][0]  # noqa: E731
+    assert width(by_piece) > 2.5 * width(by_gap)
+    assert by_piece["ci95_db"][0] < float(np.mean(piece_effect)) < by_piece["ci95_db"][1]
+    with pytest.raises(ValueError):
+        evaluate.paired_difference([1.0, 2.0], [0.0, 0.0], groups=[0])
+
+
 def test_paired_difference_interval() -> None:
     rng = np.random.default_rng(1)
     b = rng.normal(15.0, 4.0, 200)
