@@ -92,6 +92,12 @@ def plays(piano_info: dict) -> str | None:
     before validation pianos existed have no ``plays``: their held-out piano plays ``test``."""
     return piano_info.get("plays", "test") if piano_info.get("heldout") else None
 
+
+def pianos_playing(manifest: dict, split: str | None) -> list[str]:
+    """The pianos of a corpus manifest that :func:`plays` ``split``: ``None`` gives the training
+    pianos, ``"test"`` the held-out one(s) of the harder test, ``"val"`` the validation piano(s)."""
+    return [name for name, info in manifest["pianos"].items() if plays(info) == split]
+
 #: Solo keyboard works in the music21 corpus: (id, corpus path, title, composer).
 KEYBOARD_WORKS = [
     ("bach_bwv846", "bach/bwv846", "Prelude in C major BWV 846", "J. S. Bach"),

@@ -88,8 +88,7 @@ def test_material(*, corpus: str | Path | None, quick: bool, n_clips: int, n_pie
             f"no corpus at '{folder}': build it with `python -m echoes data build --out {folder or 'DIR'}` "
             "(see docs/DATA.md), or pass --quick")
     manifest = ecorpus.load_manifest(folder)
-    pianos = [name for name, p in manifest["pianos"].items()
-              if ecorpus.plays(p) == ("test" if heldout_piano else None)]
+    pianos = ecorpus.pianos_playing(manifest, "test" if heldout_piano else None)
     rng = np.random.default_rng(seed)
     all_clips = []
     for piano in pianos:

@@ -76,8 +76,7 @@ def main(argv=None) -> int:
     from echoes import corpus as C
 
     man = C.load_manifest(args.corpus)
-    train = [p for p, v in man["pianos"].items() if not v.get("heldout")]
-    val = [p for p, v in man["pianos"].items() if C.plays(v) == "val"]
+    train, val = C.pianos_playing(man, None), C.pianos_playing(man, "val")
     if not val:
         raise SystemExit("the corpus has no validation piano: rebuild it (python -m echoes data build, docs/DATA.md)")
     sets = {"training pianos": _clips(args.corpus, train), "validation piano": _clips(args.corpus, val)}

@@ -73,7 +73,7 @@ def main() -> None:
     args = ap.parse_args()
     folder = Path(args.corpus)
     manifest = ecorpus.load_manifest(folder)
-    pianos = [n for n, p in manifest["pianos"].items() if not p.get("heldout")]
+    pianos = ecorpus.pianos_playing(manifest, None)
     renders = [r for r in ecorpus.list_renders(folder, args.split) if r["piano"] in pianos]
     methods = ("janssen", "burg2", "similarity", "auto")
     oracle: dict[int, list[float]] = {ms: [] for ms in (200, 300, 500)}

@@ -78,8 +78,7 @@ def tune_clicks(folder: str, workers: int, n_train: int) -> None:
     from echoes import corpus as C
 
     man = C.load_manifest(folder)
-    held = [p for p, v in man["pianos"].items() if C.plays(v) == "test"]
-    train_pianos = [p for p, v in man["pianos"].items() if not v.get("heldout")]
+    held, train_pianos = C.pianos_playing(man, "test"), C.pianos_playing(man, None)
     dev = _clips(folder, "val", pianos=train_pianos) + _clips(folder, "train", maxn=n_train)
     neg = dev + (_clips(folder, "test", piano=held[0], maxn=120) if held else [])
     jobs = [("pos", cid, x, base + i) for base in (1000, 50000) for i, (cid, x) in enumerate(dev)]

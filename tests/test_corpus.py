@@ -178,6 +178,9 @@ def test_heldout_pianos_play_their_split_and_stay_out_of_training(tiny_corpus, t
     assert {C.plays(v) for v in C.PIANOS.values()} == {None, "test", "val"}
     assert C.PIANOS[C.HELDOUT_PIANO]["plays"] == "test" and C.PIANOS[C.VAL_PIANO]["plays"] == "val"
     assert {m["piano"] for _, _, m in C.iter_clips(tiny_corpus, "val")} == {"a", "v"}
+    man = C.load_manifest(tiny_corpus)
+    assert (C.pianos_playing(man, None), C.pianos_playing(man, "test"), C.pianos_playing(man, "val")) == \
+        (["a", "b"], ["h"], ["v"])
     C.pack_corpus(tiny_corpus, tmp_path / "pack", max_mb=5, silent_keep=1.0)
     for split in ("train", "val"):  # neither held-out piano is packed for training
         assert {c["piano"] for c in C.load_pack(tmp_path / "pack", split)[1]} <= {"a", "b"}
