@@ -60,6 +60,7 @@ CLIP_SECONDS = 5.0
 MANIFEST = "manifest.json"
 FLUID_SF2 = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 MUSESCORE_SF3 = "/usr/share/sounds/sf3/MuseScore_General_Lite.sf3"
+TIMGM_SF2 = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 
 #: Pinned downloads (registry, name, version).
 DOWNLOADS = {
@@ -69,7 +70,10 @@ DOWNLOADS = {
 }
 
 #: The pianos. ``heldout`` pianos are never trained on and play only the pieces of the split
-#: named by ``plays``: ``test`` (the harder test) or ``val`` (checking model choices).
+#: named by ``plays``: ``test`` (the harder test) or ``val`` (checking model choices). An
+#: ``extra`` training piano plays, besides the alternating ones, the share ``extra`` of the
+#: training pieces (chosen by a seeded hash of the piece id): more timbres to train on without
+#: changing any other render.
 PIANOS = {
     "fluid_yamaha": {"source": "Debian fluid-soundfont-gm, FluidR3_GM.sf2 preset 0 'Yamaha Grand Piano'",
                      "licence": "MIT", "heldout": False},
@@ -80,9 +84,12 @@ PIANOS = {
     "musescore_grand": {"source": "Debian musescore-general-soundfont-small 0.2.1, MuseScore_General_Lite.sf3 "
                                   "preset 0 'Grand Piano'",
                         "licence": "MIT", "heldout": True, "plays": "val"},
+    "timgm_piano": {"source": "Debian timgm6mb-soundfont 1.3-5, TimGM6mb.sf2 preset 0 'Acoustic Grand Piano'",
+                    "licence": "GPL-2 (renders are used for training only; nothing of it is shipped)",
+                    "heldout": False, "extra": 0.5},
 }
 ALL_PIANOS = tuple(PIANOS)
-TRAIN_PIANOS = ("fluid_yamaha", "iowa_steinway")
+TRAIN_PIANOS = ("fluid_yamaha", "iowa_steinway", "timgm_piano")
 HELDOUT_PIANO = "salamander"
 VAL_PIANO = "musescore_grand"
 
@@ -412,7 +419,8 @@ def generated_pieces(count: int, *, seed: int) -> list[Piece]:
 
 #: Pianos played by fluidsynth: SoundFont path and the Debian package that installs it.
 _SOUNDFONTS = {"fluid_yamaha": (FLUID_SF2, "fluid-soundfont-gm"),
-               "musescore_grand": (MUSESCORE_SF3, "musescore-general-soundfont-small")}
+               "musescore_grand": (MUSESCORE_SF3, "musescore-general-soundfont-small"),
+               "timgm_piano": (TIMGM_SF2, "timgm6mb-soundfont")}
 
 
 class _Pianos:
@@ -549,9 +557,10 @@ def build_corpus(
     seed : everything random (piece order, split, performance, room) follows from it.
     minutes : about how many minutes of distinct music (before the held-out piano's copies).
     cache : download folder (default ``~/.cache/echoes``).
-    pianos : which pianos to use; those of :data:`TRAIN_PIANOS` alternate over pieces, each
-        held-out one also plays every piece of the split it plays (:func:`plays`). Adding or
-        leaving out a piano changes no other render (each render has its own seed).
+    pianos : which pianos to use; the training pianos that are not ``extra`` alternate over
+        pieces, an ``extra`` one also plays its share of the training pieces, each held-out one
+        also plays every piece of the split it plays (:func:`plays`). Adding or leaving out a
+        held-out or extra piano changes no other render (each render has its own seed).
     """
     import soundfile as sf
 
@@ -561,7 +570,8 @@ def build_corpus(
     unknown = set(pianos) - set(PIANOS)
     if unknown:
         raise ParameterError(f"unknown pianos {sorted(unknown)}: choose from {sorted(PIANOS)}")
-    train_pianos = [p for p in pianos if not PIANOS[p]["heldout"]]
+    train_pianos = [p for p in pianos if not PIANOS[p]["heldout"] and not PIANOS[p].get("extra")]
+    extra = [p for p in pianos if PIANOS[p].get("extra")]
     if not train_pianos:
         raise ParameterError("at least one non-held-out piano is needed")
     heldout = [p for p in pianos if PIANOS[p]["heldout"]]
@@ -591,6 +601,7 @@ def build_corpus(
         k = counters.get(pc.kind, 0)
         counters[pc.kind] = k + 1
         who = [train_pianos[k % len(train_pianos)]]
+        who += [p for p in extra if splits[pc.id] == "train" and _hash01(seed, "extra", pc.id, p) < PIANOS[p]["extra"]]
         who += [p for p in heldout if plays(PIANOS[p]) == splits[pc.id]]
         pieces_meta.append({**pc.meta(), "split": splits[pc.id]})
         for piano in who:
