@@ -124,17 +124,23 @@ def _ogg_round_trip(x: np.ndarray, sr: int) -> np.ndarray:
 
 
 def eval_classifier(clips: list[np.ndarray], *, weights=None, noise_dir=None, noise_split="train",
-                    seed: int = 0, clip_ids: list[str] | None = None) -> dict[str, Any]:
+                    seed: int = 0, clip_ids: list[str] | None = None, threshold: float | None = None,
+                    keep_windows: bool = False) -> dict[str, Any]:
     """Accuracy, false-noisy rate and confusion matrix over clean and degraded 5-second clips.
 
     ``noise_split`` picks the recorded noise clips the presets use: ``train`` (seen in training)
     for the main test on unseen pieces, ``test`` (never seen) for the harder test.
+    ``threshold`` replaces the weights' own decision threshold (``float("inf")``: the network
+    never decides, the dropout and click searches run on every window). ``keep_windows`` adds
+    ``window_rows``: ``[condition, truly noisy, p_noisy, verdict noisy]`` per window, in order.
     """
     from echoes.classify import Classifier
     from echoes.degrade import PRESETS, degrade, is_noisy
     from echoes.train_classifier import audible_gaps
 
     clf = Classifier.load(weights)
+    if threshold is not None:
+        clf.threshold = float(threshold)
     thr = clf.threshold
     redrawn: dict[str, int] = {}
     rows: list[tuple[str, bool, float, bool]] = []  # (condition, truly noisy, p_noisy, verdict noisy)
@@ -206,6 +212,7 @@ def eval_classifier(clips: list[np.ndarray], *, weights=None, noise_dir=None, no
         "redrawn_inaudible_gaps": redrawn,
         "errors": errors,
         "seconds_per_window": round(secs / max(1, len(rows)), 4),
+        **({"window_rows": [[c, bool(t), round(float(p), 6), bool(v)] for c, t, p, v in rows]} if keep_windows else {}),
     }
 
 

@@ -78,3 +78,22 @@ def test_paired_difference_interval() -> None:
     assert lo < noisy["mean_db"] < hi and 0.3 < hi - lo < 1.5  # about 2 * 1.96 * 2 / sqrt(200) = 0.55
     assert lo < 1.0 < hi and noisy["n"] == 200
     assert evaluate.paired_difference([], [])["mean_db"] is None
+
+
+def test_classifier_threshold_sweep_matches_the_verdict() -> None:
+    """With the network switched off (threshold inf) the recorded windows hold the searches'
+    verdict; "p >= the weights' threshold or a search found something" must then reproduce the
+    verdict of a normal run, window by window, on the same draws."""
+    from echoes.classify import Classifier
+
+    clips = [synthetic_piano(5.0, seed=3)]
+    own = evaluate.eval_classifier(clips, seed=5, keep_windows=True)
+    assert "window_rows" not in evaluate.eval_classifier(clips, seed=5)
+    off = evaluate.eval_classifier(clips, seed=5, threshold=float("inf"), keep_windows=True)
+    thr = Classifier.load().threshold
+    assert own["threshold"] == thr and off["threshold"] == float("inf")
+    a, b = own["window_rows"], off["window_rows"]
+    assert len(a) == len(b) == own["windows"] == 9  # as is, quiet, Ogg, six presets
+    assert [r[:3] for r in a] == [r[:3] for r in b]  # same windows, truths and p_noisy
+    assert [r[3] for r in a] == [(r[2] >= thr) or r[3] for r in b]
+    assert not off["network"]["confusion"]["clean_called_noisy"] and not off["network"]["confusion"]["noisy_called_noisy"]
