@@ -89,6 +89,8 @@ def test_material(*, corpus: str | Path | None, quick: bool, n_clips: int, n_pie
             "(see docs/DATA.md), or pass --quick")
     manifest = ecorpus.load_manifest(folder)
     pianos = ecorpus.pianos_playing(manifest, "test" if heldout_piano else None)
+    # only the pianos that play test pieces (an extra training piano plays training pieces only)
+    pianos = [p for p in pianos if ecorpus.list_renders(folder, "test", piano=p)]
     rng = np.random.default_rng(seed)
     all_clips = []
     for piano in pianos:
