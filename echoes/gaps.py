@@ -11,7 +11,9 @@ Three kinds are found, on ``(samples,)`` or ``(channels, samples)`` float audio 
 ``dropout``
     A run of at least ``min_ms`` of exact or near-zero samples (below -72 dB re the loud
     level), not touching either end of the recording, with audible sound (above a threshold
-    set by ``sensitivity``) within 2 ms on both sides; or a *cut*: clearly sounding audio
+    set by ``sensitivity``, and never under -90 dBFS, :data:`AUDIBLE_FLOOR_DBFS`: in a very
+    quiet 16-bit recording, decays round to runs of zeros between one-unit steps) within 2 ms
+    on both sides; or a *cut*: clearly sounding audio
     (:data:`CUT_DB` above that threshold, not fading) that stops dead at such a run, with
     only faint sound after it (a dropout that runs on into a rest).
 ``onset-cut`` (only with ``onset_cuts=True``; the classifier's verdict asks for it)
@@ -69,6 +71,11 @@ _FADE = 10 ** (-FADE_DB / 20)
 CUT_DB = 20.0
 _CUT = 10 ** (CUT_DB / 20)
 
+#: Sound beside a gap must reach at least this level (dBFS, RMS over 2 ms) whatever the
+#: recording's loud level: one 16-bit step is -90.3 dBFS, and in a very quiet recording the
+#: runs of exact zeros where 16-bit rounding meets a near-silent tail are not dropouts.
+AUDIBLE_FLOOR_DBFS = -90.0
+
 #: An onset cut (see the module docstring): the RMS of the first 0.1 ms after a silent run is at
 #: least this share of the RMS of the first 10 ms. Natural onsets of the corpus: 0.04 at most.
 ONSET_STEP = 0.12
@@ -108,8 +115,9 @@ def _detect_channel(x: np.ndarray, sr: int, sensitivity: float, min_len: int,
     loud = _loud_level(x, max(1, int(0.010 * sr)))
     if loud <= 0:
         return []
-    # audible sound beside a gap: -40 dB (sensitivity 0) to -60 dB (sensitivity 1) re loud
-    audible = loud * 10 ** (-(40.0 + 20.0 * sensitivity) / 20)
+    # audible sound beside a gap: -40 dB (sensitivity 0) to -60 dB (sensitivity 1) re loud,
+    # and never under AUDIBLE_FLOOR_DBFS (a recording's faintest, quantised sound is not music)
+    audible = max(loud * 10 ** (-(40.0 + 20.0 * sensitivity) / 20), 10 ** (AUDIBLE_FLOOR_DBFS / 20))
     eps = max(loud * 10 ** (ZERO_DB / 20), 1e-7)
     side = max(2, int(0.002 * sr))
     found: list[tuple[int, int, str]] = []

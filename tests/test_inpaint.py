@@ -159,6 +159,21 @@ def test_no_false_gaps_on_music_with_rests_fades_and_quiet_notes():
     assert detect_gaps(np.stack([x, 0.5 * x]), SR) == []
 
 
+def test_no_false_gaps_in_a_very_quiet_16_bit_recording():
+    """Music with a loud level near -60 dBFS, stored as 16-bit: its decays round to runs of
+    exact zeros between one-unit steps; those are not dropouts. A real dropout there, with
+    sound well above one 16-bit step on both sides, still is."""
+    x = _music_with_rests(3)
+    x = x * np.float32(10 ** (-55 / 20) / np.max(np.abs(x)))
+    q = (np.round(x * 32767) / 32767).astype(np.float32)
+    assert np.sum(q == 0) > np.sum(x == 0) + SR // 10  # rounding made long zero runs
+    assert detect_gaps(q, SR) == []
+    s = _sustained() * np.float32(10 ** (-50 / 20) / 0.6)
+    s = (np.round(s * 32767) / 32767).astype(np.float32)
+    s[int(0.9 * SR) : int(0.95 * SR)] = 0.0
+    assert [(g.kind, round(g.start / SR, 2)) for g in detect_gaps(s, SR)] == [("dropout", 0.9)]
+
+
 def test_detection_finds_exactly_the_planted_zero_runs():
     x = _sustained()
     planted = [(int(0.3 * SR), int(0.305 * SR)), (int(0.9 * SR), int(0.95 * SR)), (int(1.5 * SR), int(1.6 * SR))]
