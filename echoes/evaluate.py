@@ -88,9 +88,9 @@ def test_material(*, corpus: str | Path | None, quick: bool, n_clips: int, n_pie
             f"no corpus at '{folder}': build it with `python -m echoes data build --out {folder or 'DIR'}` "
             "(see docs/DATA.md), or pass --quick")
     manifest = ecorpus.load_manifest(folder)
-    pianos = ecorpus.pianos_playing(manifest, "test" if heldout_piano else None)
     # only the pianos that play test pieces (an extra training piano plays training pieces only)
-    pianos = [p for p in pianos if ecorpus.list_renders(folder, "test", piano=p)]
+    playing = {r["piano"] for r in manifest["renders"] if r["split"] == "test"}
+    pianos = [p for p in ecorpus.pianos_playing(manifest, "test" if heldout_piano else None) if p in playing]
     rng = np.random.default_rng(seed)
     all_clips = []
     for piano in pianos:

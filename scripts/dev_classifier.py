@@ -64,16 +64,18 @@ def _init(sets: dict) -> None:
     _G.update(sets)
 
 
-def _job(job: tuple[str, str, int, str | None, bool]) -> tuple[str, str, int, dict]:
+def _job(job: tuple[str, str, str, int, str | None]) -> tuple[str, str, str, dict]:
+    """``mode``: "verdict" (the candidate's own threshold), "sweep" (windows recorded for any
+    threshold) or "augment" (the clean-augmentation check; ``n`` draws instead of a seed)."""
     from echoes.evaluate import eval_classifier
 
-    weights, which, seed, noise_dir, sweep = job
+    weights, which, mode, n, noise_dir = job
     clips, ids = _G[which]
-    if seed < 0:  # the clean-augmentation check (network alone)
-        return weights, which, seed, {"p_clean": _augmented_p(weights, clips, -seed)}
-    r = eval_classifier(clips, weights=weights, noise_dir=noise_dir, noise_split="train", seed=seed, clip_ids=ids,
-                        threshold=float("inf") if sweep else None, keep_windows=sweep)
-    return weights, which, seed, r
+    if mode == "augment":
+        return weights, which, mode, {"p_clean": _augmented_p(weights, clips, n)}
+    r = eval_classifier(clips, weights=weights, noise_dir=noise_dir, noise_split="train", seed=n, clip_ids=ids,
+                        threshold=float("inf") if mode == "sweep" else None, keep_windows=mode == "sweep")
+    return weights, which, mode, r
 
 
 def _augmented_p(weights: str, clips: list, k: int) -> list[float]:
@@ -100,11 +102,11 @@ def _sweep_rows(w: str, k: str, results: list, thresholds: list[float]) -> list[
     """Errors of candidate ``w`` on set ``k`` at each threshold (from the recorded windows)."""
     import numpy as np
 
-    rows = [r for ww, kk, s, res in results if ww == w and kk == k and s >= 0 for r in res["window_rows"]]
+    rows = [r for ww, kk, m, res in results if ww == w and kk == k and m == "sweep" for r in res["window_rows"]]
     truth = np.array([r[1] for r in rows], bool)
     p = np.array([r[2] for r in rows])
     found = np.array([r[3] for r in rows], bool)  # the searches' verdict (the network never decided)
-    pc = np.array([q for ww, kk, s, res in results if ww == w and kk == k and s < 0 for q in res["p_clean"]])
+    pc = np.array([q for ww, kk, m, res in results if ww == w and kk == k and m == "augment" for q in res["p_clean"]])
     out = []
     for t in thresholds:
         pred = (p >= t) | found
@@ -141,9 +143,10 @@ def main(argv=None) -> int:
     for k, (clips, _) in sets.items():
         log.info("%s: %d clips", k, len(clips))
     sweep = args.thresholds is not None
-    jobs = [(w, k, s, args.noise_dir, sweep) for w in args.weights for k in sets for s in args.seeds]
+    mode = "sweep" if sweep else "verdict"
+    jobs = [(w, k, mode, s, args.noise_dir) for w in args.weights for k in sets for s in args.seeds]
     if args.augment > 0:
-        jobs += [(w, k, -args.augment, None, sweep) for w in args.weights for k in sets]
+        jobs += [(w, k, "augment", args.augment, None) for w in args.weights for k in sets]
     with mp.get_context("fork").Pool(args.workers, initializer=_init, initargs=(sets,)) as pool:
         results = pool.map(_job, jobs, chunksize=1)
     out: dict = {"corpus": str(args.corpus), "seeds": args.seeds, "candidates": {}}
@@ -165,7 +168,7 @@ def main(argv=None) -> int:
     print(f"{'weights':<28} {'set':<18} {'windows':>7} {'errors':>6} {'missed':>6} {'clean called noisy':>18}")
     for w in args.weights:
         for k in sets:
-            rs = [r for ww, kk, _, r in results if ww == w and kk == k]  # (no --augment jobs here)
+            rs = [r for ww, kk, _, r in results if ww == w and kk == k]  # no "augment" jobs without --thresholds
             c = {key: sum(r["confusion"][key] for r in rs) for key in rs[0]["confusion"]}
             n = sum(r["windows"] for r in rs)
             fp, fn = c["clean_called_noisy"], c["noisy_called_clean"]
