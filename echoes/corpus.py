@@ -89,7 +89,7 @@ PIANOS = {
                     "heldout": False, "extra": 0.5},
 }
 ALL_PIANOS = tuple(PIANOS)
-TRAIN_PIANOS = ("fluid_yamaha", "iowa_steinway", "timgm_piano")
+TRAIN_PIANOS = tuple(name for name, info in PIANOS.items() if not info["heldout"])  # the extra one too
 HELDOUT_PIANO = "salamander"
 VAL_PIANO = "musescore_grand"
 
