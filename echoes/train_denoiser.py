@@ -291,7 +291,8 @@ def train(
     """Train the named de-noisers (``"paper"``, ``"default"``) and save them into ``out``.
 
     ``model_kwargs`` sizes the default model (:class:`echoes.models.complex_unet.ComplexUNet`'s
-    arguments); with ``init`` the sizes of the starting checkpoint are kept.
+    arguments); with ``init`` the sizes of the starting checkpoint are kept, except ``taps``,
+    which grows the checkpoint's deep filter (:meth:`ComplexUNet.with_taps`).
     """
     from echoes.checkpoint import git_commit, save_model
     from echoes.spectral import PAPER_STFT
@@ -330,11 +331,16 @@ def train(
         from echoes.checkpoint import load_model
 
         net0, cfg0 = load_model(init, FILES[m], map_location=dev)
-        nets[m] = net0.float().to(dev).train()  # the checkpoint's own sizes
+        net0 = net0.float()
+        grow = (model_kwargs or {}).get("taps") if m == "default" else None
+        if grow and grow != getattr(net0, "taps", grow):
+            log.info("%s: deep filter grown from %d to %d taps (new taps start at zero)", m, net0.taps, grow)
+            net0 = net0.with_taps(int(grow))
+        nets[m] = net0.to(dev).train()  # the checkpoint's own sizes (taps grown if asked)
         tr0 = cfg0.get("training", {})
         prev_total = tr0.get("total_steps") or (tr0.get("steps") or 0) + ((tr0.get("init") or {}).get("steps") or 0)
         inits[m] = {"from": f"{init}/{FILES[m]}", "sha256": cfg0.get("sha256"), "total_steps": prev_total,
-                    "steps": tr0.get("steps"),
+                    "steps": tr0.get("steps"), "kwargs": cfg0.get("kwargs"),
                     "training": {k: v for k, v in tr0.items() if k not in ("history", "init")}}
         log.info("%s starts from %s (%s steps)", m, init, inits[m]["steps"])
     lrs = {m: (lr_paper if m == "paper" and lr_paper is not None else lr) for m in models}
@@ -455,6 +461,9 @@ def register(sub) -> None:
                         "(default 12 16 24 32; the shipped weights: 16 24 32 48)")
     p.add_argument("--bottleneck", type=int, default=None,
                    help="default model: width of the temporal bottleneck (default 256; the shipped weights: 384)")
+    p.add_argument("--taps", type=int, default=None,
+                   help="default model: frames of the deep filter (odd; default 3); with --init, "
+                        "grows the checkpoint's filter, the new taps starting at zero")
     p.set_defaults(func=_main)
 
 
@@ -472,5 +481,5 @@ def _main(args: argparse.Namespace) -> int:
           batch_size=args.batch_size, lr=args.lr, workers=args.workers, device=args.device,
           noise_dir=args.noise_dir, val_count=args.val_count, val_every=args.val_every,
           limit_clips=args.limit_clips, init=args.init, lr_paper=args.lr_paper, half=not args.float32, mix=mix,
-          model_kwargs={k: v for k, v in (("channels", args.channels), ("bottleneck", args.bottleneck)) if v} or None)
+          model_kwargs={k: v for k, v in (("channels", args.channels), ("bottleneck", args.bottleneck), ("taps", args.taps)) if v} or None)
     return 0

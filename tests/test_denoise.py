@@ -97,6 +97,28 @@ def test_unet_subpixel_and_channels_last_layout_match_the_plain_reshape():
         assert prm.grad is not None and torch.isfinite(prm.grad).all() and prm.grad.abs().max() > 0, name
 
 
+def test_unet_with_more_taps_computes_the_same_function_then_can_change_it():
+    """Growing the deep filter (for fine-tuning) keeps the output exactly; the new outer taps
+    are real parameters (a change to them changes the output); shrinking is refused."""
+    g = torch.Generator().manual_seed(1)
+    m = ComplexUNet(channels=[4, 6, 8, 10], bottleneck=16).eval()
+    with torch.no_grad():
+        for prm in m.parameters():
+            prm.add_(0.05 * torch.randn(prm.shape, generator=g))
+    X = torch.randn(1, 1025, 20, dtype=torch.complex64, generator=g)
+    m5 = m.with_taps(5).eval()
+    assert m5.taps == 5 and m5.kwargs["taps"] == 5 and m5.filters(X).shape[1] == 10
+    with torch.no_grad():
+        y3, y5 = m(X), m5(X)
+        assert torch.allclose(y3, y5, atol=1e-6, rtol=0)
+        m5.dec[-1].bias[0].fill_(0.5)  # real part of the new first tap, even bins
+        assert (m5(X) - y3).abs().max() > 1e-3
+    with pytest.raises(ValueError):
+        m5.with_taps(3)
+    with pytest.raises(ValueError):
+        m.with_taps(4)
+
+
 # -- the inference API -----------------------------------------------------------------------
 
 

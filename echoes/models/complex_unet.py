@@ -150,6 +150,32 @@ class ComplexUNet(nn.Module):
             last.bias.zero_()
             last.bias.view(2 * taps, 2)[taps // 2].fill_(1.0)
 
+    def with_taps(self, taps: int) -> "ComplexUNet":
+        """A copy with a longer deep filter (``taps`` >= the current, odd) that computes the same
+        function: the new outer taps start at zero (weights and bias of the last decoder
+        convolution), the existing taps keep their coefficients. For fine-tuning a trained model
+        into a longer filter."""
+        if taps < self.taps or (taps - self.taps) % 2:
+            raise ValueError(f"taps must be >= {self.taps} and odd, got {taps}")
+        kw = dict(self.kwargs, taps=taps)
+        new = ComplexUNet(**kw).to(next(self.parameters()).device)
+        state = {k: v for k, v in self.state_dict().items()}
+        last = f"dec.{len(self.dec) - 1}"
+        w, b = state.pop(f"{last}.weight"), state.pop(f"{last}.bias")
+        new.load_state_dict(state, strict=False)
+        d = (taps - self.taps) // 2
+        with torch.no_grad():
+            nw, nb = new.dec[-1].weight, new.dec[-1].bias
+            nw.zero_()
+            nb.zero_()
+            for p in range(2):  # real parts, then imaginary
+                for j in range(self.taps):
+                    for par in range(2):  # the two sub-pixel bins
+                        src, dst = 2 * (p * self.taps + j) + par, 2 * (p * taps + j + d) + par
+                        nw[dst] = w[src]
+                        nb[dst] = b[src]
+        return new
+
     def macs_per_frame(self) -> int:
         """Multiply-accumulates per STFT frame (convolutions only)."""
         total = 0
