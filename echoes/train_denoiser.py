@@ -287,12 +287,15 @@ def train(
     half: bool = True,
     mix: dict[str, float] | None = None,
     model_kwargs: dict[str, Any] | None = None,
+    select: str = "mean",
 ) -> dict[str, Any]:
     """Train the named de-noisers (``"paper"``, ``"default"``) and save them into ``out``.
 
     ``model_kwargs`` sizes the default model (:class:`echoes.models.complex_unet.ComplexUNet`'s
     arguments); with ``init`` the sizes of the starting checkpoint are kept, except ``taps``,
-    which grows the checkpoint's deep filter (:meth:`ComplexUNet.with_taps`).
+    which grows the checkpoint's deep filter (:meth:`ComplexUNet.with_taps`). ``select``: the
+    state kept is the best by mean validation SNR of both protocols (``"mean"``) or by the
+    0 dB white-noise SNR alone (``"paper"``, for studies of that protocol).
     """
     from echoes.checkpoint import git_commit, save_model
     from echoes.spectral import PAPER_STFT
@@ -387,15 +390,15 @@ def train(
             log.info("step %d: %.1f steps/s, waiting for data %.0f%% of the time", step,
                      step / (time.time() - t_start), 100 * t_wait / (time.time() - t_start))
         if step % val_every == 0:
-            _check(nets, vx, vt, dev, step, best, history, run_loss, val_every, t_start)
+            _check(nets, vx, vt, dev, step, best, history, run_loss, val_every, t_start, select)
         t_mark = time.time()
     if step % val_every:
-        _check(nets, vx, vt, dev, step, best, history, run_loss, max(1, step % val_every), t_start)
+        _check(nets, vx, vt, dev, step, best, history, run_loss, max(1, step % val_every), t_start, select)
 
     commit = git_commit()
     record_common = {
         "data": str(data), "noise_dir": nd, "train_clips": len(train_clips), "val_clips": len(val_clips),
-        "seed": seed, "steps": step, "batch_size": batch_size, "lr": lr, "minutes_budget": minutes,
+        "seed": seed, "select": select, "steps": step, "batch_size": batch_size, "lr": lr, "minutes_budget": minutes,
         "mix": mix or MIX, "paper_snr_db": PAPER_SNR_DB, "clip_seconds": CLIP_SAMPLES / SR, "device": str(dev),
         "commit": commit, "wall_s": round(time.time() - t0, 1),
         "recipe": "echoes.train_denoiser (gramophone chain without soft clipping; target = signal path)",
@@ -417,7 +420,7 @@ def train(
     return result
 
 
-def _check(nets, vx, vt, dev, step, best, history, run_loss, n, t_start) -> None:
+def _check(nets, vx, vt, dev, step, best, history, run_loss, n, t_start, select="mean") -> None:
     for m, net in nets.items():
         v = validate(net, vx, vt, device=dev)
         v["step"] = step
@@ -426,8 +429,9 @@ def _check(nets, vx, vt, dev, step, best, history, run_loss, n, t_start) -> None
         history[m].append({k: round(float(x), 4) for k, x in v.items()})
         log.info("step %d %.0fs %s: %s", step, time.time() - t_start, m,
                  " ".join(f"{k}={x:.3f}" for k, x in v.items() if k != "step"))
-        if m not in best or v["snr_db"] > best[m][0]:
-            best[m] = (v["snr_db"], {k: x.detach().cpu().clone() for k, x in net.state_dict().items()}, v)
+        score = v["paper_snr_db"] if select == "paper" else v["snr_db"]
+        if m not in best or score > best[m][0]:
+            best[m] = (score, {k: x.detach().cpu().clone() for k, x in net.state_dict().items()}, v)
 
 
 # --------------------------------------------------------------------------------------------
@@ -464,6 +468,8 @@ def register(sub) -> None:
     p.add_argument("--taps", type=int, default=None,
                    help="default model: frames of the deep filter (odd; default 3); with --init, "
                         "grows the checkpoint's filter, the new taps starting at zero")
+    p.add_argument("--select", default="mean", choices=["mean", "paper"],
+                   help="keep the best state by mean validation SNR (default) or by the 0 dB white-noise SNR alone")
     p.set_defaults(func=_main)
 
 
@@ -480,6 +486,6 @@ def _main(args: argparse.Namespace) -> int:
     train(data=args.data, out=args.out, models=models, seed=args.seed, steps=args.steps, minutes=args.minutes,
           batch_size=args.batch_size, lr=args.lr, workers=args.workers, device=args.device,
           noise_dir=args.noise_dir, val_count=args.val_count, val_every=args.val_every,
-          limit_clips=args.limit_clips, init=args.init, lr_paper=args.lr_paper, half=not args.float32, mix=mix,
+          limit_clips=args.limit_clips, init=args.init, lr_paper=args.lr_paper, half=not args.float32, mix=mix, select=args.select,
           model_kwargs={k: v for k, v in (("channels", args.channels), ("bottleneck", args.bottleneck), ("taps", args.taps)) if v} or None)
     return 0
