@@ -105,8 +105,9 @@ class ExampleSet(torch.utils.data.Dataset):
     """Example ``i`` (any non-negative integer) is made from ``(seed, i)``: kind, clip, noise."""
 
     def __init__(self, clips: np.ndarray, *, seed: int, noise_dir: str | None, size: int = 2**31 - 1,
-                 kinds: dict[str, float] | None = None) -> None:
+                 kinds: dict[str, float] | None = None, pitch_cents: float = 0.0) -> None:
         self.clips, self.seed, self.noise_dir, self.size = clips, int(seed), noise_dir, int(size)
+        self.pitch_cents = float(pitch_cents)
         mix = kinds or MIX
         self.kinds = list(mix)
         p = np.array([mix[k] for k in self.kinds], dtype=np.float64)
@@ -120,10 +121,29 @@ class ExampleSet(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, int(i)])
         kind = self.kinds[int(rng.choice(len(self.kinds), p=self.p))]
         clip = self.clips[int(rng.integers(len(self.clips)))]
+        if self.pitch_cents > 0:
+            clip = repitch(clip, float(rng.uniform(-self.pitch_cents, self.pitch_cents)), rng)
         if kind == "gramophone" and self._chain is None:
             self._chain = gramophone_chain(self.noise_dir)
         y, t = make_example(clip, rng, kind, noise_dir=self.noise_dir, chain=self._chain)
         return torch.from_numpy(y), torch.from_numpy(t)
+
+
+def repitch(clip: np.ndarray, cents: float, rng: np.random.Generator) -> np.ndarray:
+    """The clip played ``cents`` higher (and as much faster), by resampling: float32
+    ``(samples,)`` of the same length. A longer result is cropped at a random place; a shorter
+    one ends with a 10-ms fade and silence (at 100 cents, 5.6 % of the clip)."""
+    import soxr
+
+    n = clip.size
+    f = 2.0 ** (cents / 1200.0)
+    y = soxr.resample(clip.astype(np.float32), SR, SR / f, quality="HQ").astype(np.float32)
+    if y.size >= n:
+        o = int(rng.integers(y.size - n + 1))
+        return np.ascontiguousarray(y[o : o + n])
+    fade = min(y.size, int(0.010 * SR))
+    y[y.size - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return np.concatenate([y, np.zeros(n - y.size, np.float32)])
 
 
 def _worker_init(_: int) -> None:
@@ -288,6 +308,7 @@ def train(
     mix: dict[str, float] | None = None,
     model_kwargs: dict[str, Any] | None = None,
     select: str = "mean",
+    pitch_cents: float = 0.0,
 ) -> dict[str, Any]:
     """Train the named de-noisers (``"paper"``, ``"default"``) and save them into ``out``.
 
@@ -295,7 +316,9 @@ def train(
     arguments); with ``init`` the sizes of the starting checkpoint are kept, except ``taps``,
     which grows the checkpoint's deep filter (:meth:`ComplexUNet.with_taps`). ``select``: the
     state kept is the best by mean validation SNR of both protocols (``"mean"``) or by the
-    0 dB white-noise SNR alone (``"paper"``, for studies of that protocol).
+    0 dB white-noise SNR alone (``"paper"``, for studies of that protocol). ``pitch_cents``:
+    each training clip is first played up to that many cents higher or lower (uniform; by
+    resampling, :func:`repitch`), a cheap way to more distinct training material.
     """
     from echoes.checkpoint import git_commit, save_model
     from echoes.spectral import PAPER_STFT
@@ -351,7 +374,7 @@ def train(
     best: dict[str, tuple[float, dict, dict]] = {}
     history: dict[str, list] = {m: [] for m in models}
 
-    ds = ExampleSet(train_clips, seed=seed, noise_dir=nd, kinds=mix)
+    ds = ExampleSet(train_clips, seed=seed, noise_dir=nd, kinds=mix, pitch_cents=pitch_cents)
     total = steps if steps is not None else 10**9
     sampler = range(total * batch_size)
     loader = torch.utils.data.DataLoader(
@@ -398,7 +421,7 @@ def train(
     commit = git_commit()
     record_common = {
         "data": str(data), "noise_dir": nd, "train_clips": len(train_clips), "val_clips": len(val_clips),
-        "seed": seed, "select": select, "steps": step, "batch_size": batch_size, "lr": lr, "minutes_budget": minutes,
+        "seed": seed, "select": select, "pitch_cents": pitch_cents, "steps": step, "batch_size": batch_size, "lr": lr, "minutes_budget": minutes,
         "mix": mix or MIX, "paper_snr_db": PAPER_SNR_DB, "clip_seconds": CLIP_SAMPLES / SR, "device": str(dev),
         "commit": commit, "wall_s": round(time.time() - t0, 1),
         "recipe": "echoes.train_denoiser (gramophone chain without soft clipping; target = signal path)",
@@ -470,6 +493,8 @@ def register(sub) -> None:
                         "grows the checkpoint's filter, the new taps starting at zero")
     p.add_argument("--select", default="mean", choices=["mean", "paper"],
                    help="keep the best state by mean validation SNR (default) or by the 0 dB white-noise SNR alone")
+    p.add_argument("--pitch-cents", type=float, default=0.0,
+                   help="play each training clip up to this many cents higher or lower first (default 0: off)")
     p.set_defaults(func=_main)
 
 
@@ -487,5 +512,6 @@ def _main(args: argparse.Namespace) -> int:
           batch_size=args.batch_size, lr=args.lr, workers=args.workers, device=args.device,
           noise_dir=args.noise_dir, val_count=args.val_count, val_every=args.val_every,
           limit_clips=args.limit_clips, init=args.init, lr_paper=args.lr_paper, half=not args.float32, mix=mix, select=args.select,
+          pitch_cents=args.pitch_cents,
           model_kwargs={k: v for k, v in (("channels", args.channels), ("bottleneck", args.bottleneck), ("taps", args.taps)) if v} or None)
     return 0

@@ -220,6 +220,19 @@ def test_pack_roundtrip_and_budget(tiny_corpus, tmp_path):
     assert small["totals"]["bytes"] <= 0.3 * 2**20 * 1.05
 
 
+def test_flac_pack_holds_the_same_clips_bit_for_bit(tiny_corpus, tmp_path):
+    a = C.pack_corpus(tiny_corpus, tmp_path / "npz", max_mb=5, silent_keep=1.0)
+    b = C.pack_corpus(tiny_corpus, tmp_path / "flac", max_mb=5, silent_keep=1.0, codec="flac")
+    assert [c["id"] for c in a["clips"]] == [c["id"] for c in b["clips"]]
+    assert sorted(p.suffix for p in (tmp_path / "flac" / "clean").iterdir()) == [".flac"] * 2
+    for split in ("train", "val"):
+        (x, cx), (y, cy) = C.load_pack(tmp_path / "npz", split), C.load_pack(tmp_path / "flac", split)
+        assert [c["id"] for c in cx] == [c["id"] for c in cy]
+        np.testing.assert_array_equal(x, y)
+    with pytest.raises(ParameterError):
+        C.pack_corpus(tiny_corpus, tmp_path / "bad", codec="mp3")
+
+
 def test_cli_degrade(tmp_path):
     sr = 22050
     t = np.arange(2 * sr) / sr

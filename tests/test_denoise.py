@@ -229,6 +229,27 @@ def test_training_examples_and_losses():
         assert all(p.grad is not None for p in net.parameters())
 
 
+def test_repitch_moves_a_tone_by_the_cents_asked_and_keeps_the_length():
+    from echoes.train_denoiser import SR, ExampleSet, repitch
+
+    t = np.arange(5 * SR) / SR
+    x = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    for cents in (-100.0, 0.0, 60.0):
+        y = repitch(x, cents, np.random.default_rng(0))
+        assert y.shape == x.shape and y.dtype == np.float32
+        spec = np.abs(np.fft.rfft(y[: 4 * SR] * np.hanning(4 * SR)))
+        assert abs(np.argmax(spec) / 4 - 440 * 2 ** (cents / 1200)) <= 0.5  # 0.25-Hz bins
+    assert np.all(repitch(x, 100.0, np.random.default_rng(0))[-int(0.05 * SR):] == 0)  # 5.6 % shorter
+    ds = ExampleSet(np.stack([x, x]), seed=0, noise_dir=None, kinds={"clean": 1.0}, pitch_cents=50)
+    peaks = []
+    for i in range(4):
+        a, b = ds[i]
+        assert torch.equal(a, b)
+        peaks.append(np.argmax(np.abs(np.fft.rfft(a.numpy()[: 4 * SR] * np.hanning(4 * SR)))) / 4)
+    assert all(440 * 2 ** (-50 / 1200) - 0.5 <= f <= 440 * 2 ** (50 / 1200) + 0.5 for f in peaks)
+    assert len(set(peaks)) > 1
+
+
 # -- declick ---------------------------------------------------------------------------------
 
 

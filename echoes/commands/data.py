@@ -58,6 +58,8 @@ def register(subparsers) -> None:
     k.add_argument("--max-mb", type=float, default=40.0, help="size limit in MiB (default 40)")
     k.add_argument("--noise-dir", metavar="DIR", default=None, help="noise folder; its train clips are packed")
     k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--codec", choices=["npz", "flac"], default="npz",
+                   help="clip shards: npz (numpy only) or flac (lossless too, 1.5x the clips per MiB; needs soundfile)")
     k.set_defaults(func=run_pack)
 
     f = sub.add_parser("figures", help="spectrogram before/after for each degradation effect")
@@ -106,7 +108,8 @@ def run_degrade(args: argparse.Namespace) -> int:
 def run_pack(args: argparse.Namespace) -> int:
     from echoes.corpus import pack_corpus
 
-    m = pack_corpus(args.corpus, args.out, max_mb=args.max_mb, noise_dir=args.noise_dir, seed=args.seed)
+    m = pack_corpus(args.corpus, args.out, max_mb=args.max_mb, noise_dir=args.noise_dir, seed=args.seed,
+                    codec=args.codec)
     t = m["totals"]
     parts = ", ".join(f"{s}: {v['clips']} clips ({v['minutes']:.1f} min, {v['pieces']} pieces)"
                       for s, v in t.items() if isinstance(v, dict))
