@@ -1,0 +1,79 @@
+"""Default de-noiser weights side by side on the whole val split (development data, never test).
+
+Every val-split clip of the corpus above -50 dBFS (the validation piano's, which no training
+sees, and the training pianos' val pieces) becomes one example of
+:func:`echoes.train_denoiser.validation_set` (seed 99): even rows 0 dB white noise, odd rows
+the gramophone chain with the training noise clips. Prints, per weights folder, the mean output
+SNR per protocol and piano, then each folder's paired difference from the first one (mean and
+95 % bootstrap interval resampling whole pieces).
+
+    python scripts/compare_denoisers.py --corpus data/corpus --noise-dir ../shared/data/noise weights OTHER [...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import torch
+
+from echoes import corpus as C
+from echoes import train_denoiser as T
+from echoes.checkpoint import load_model
+from echoes.metrics import snr_db
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", default="data/corpus")
+    ap.add_argument("--noise-dir", required=True, help="noise folder (its training clips are used)")
+    ap.add_argument("--seed", type=int, default=99)
+    ap.add_argument("--boot", type=int, default=2000)
+    ap.add_argument("weights", nargs="+", help="weights folders holding denoiser.*; the first is the reference")
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    clips, pianos, pieces = [], [], []
+    for _, audio, meta in C.iter_clips(a.corpus, "val", sample_rate=T.SR, min_rms_dbfs=T.MIN_RMS_DBFS):
+        clips.append(audio)
+        pianos.append(meta["piano"])
+        pieces.append(meta["piece"])
+    clips = np.stack(clips)
+    # validation_set draws its rows in this order (same generator), so each row's piano and piece are known
+    order = np.random.default_rng([a.seed, 7777]).choice(len(clips), size=len(clips), replace=False)
+    pianos, pieces = np.array(pianos)[order], np.array(pieces)[order]
+    vx, vt = T.validation_set(clips, seed=a.seed, noise_dir=a.noise_dir, count=len(clips))
+    kinds = {"paper": slice(0, None, 2), "gramophone": slice(1, None, 2), "both": slice(None)}
+    print(f"{len(clips)} val clips, {len(set(pieces))} pieces: "
+          + ", ".join(f"{p} {int((pianos == p).sum())}" for p in sorted(set(pianos))))
+    scores = {}
+    for folder in a.weights:
+        net, _ = load_model(folder, "denoiser")
+        net = net.float().eval()
+        with torch.inference_mode():
+            y = np.concatenate([net.enhance(torch.from_numpy(vx[b:b + 8])).numpy() for b in range(0, len(vx), 8)])
+        s = np.array([snr_db(c, e) for c, e in zip(vt, y)])
+        scores[folder] = s
+        for kind in ("paper", "gramophone"):
+            sl = kinds[kind]
+            per = " ".join(f"{p} {s[sl][pianos[sl] == p].mean():.2f}" for p in sorted(set(pianos)))
+            print(f"{folder}: {kind} {s[sl].mean():.3f} dB ({per})", flush=True)
+    ref = scores[a.weights[0]]
+    rng = np.random.default_rng(0)
+    names = sorted(set(pieces))
+    for folder in a.weights[1:]:
+        d = scores[folder] - ref
+        for kind, sl in kinds.items():
+            dd, pp = d[sl], pieces[sl]
+            by = {n: dd[pp == n] for n in names}
+            boots = [np.concatenate([by[n] for n in rng.choice(names, size=len(names))]).mean() for _ in range(a.boot)]
+            lo, hi = np.percentile(boots, [2.5, 97.5])
+            per = " ".join(f"{p} {dd[pianos[sl] == p].mean():+.2f}" for p in sorted(set(pianos)))
+            print(f"{folder} - {a.weights[0]}: {kind} {dd.mean():+.3f} dB [{lo:+.3f}, {hi:+.3f}] ({per})")
+
+
+if __name__ == "__main__":
+    main()
