@@ -399,6 +399,29 @@ def _errors_md(errors: list[dict[str, Any]]) -> str:
     return "; ".join(out)
 
 
+def _denoise_tables(L: list[str], d: dict[str, Any], *, where: str = "", material: str | None = None) -> None:
+    """Append the two de-noising tables (paper and gramophone protocols) of ``d`` to ``L``."""
+    for proto, title in (("paper", "Paper protocol: 0 dB white Gaussian noise, 44.1 kHz"),
+                         ("gramophone", "Gramophone protocol: realistic chains, held-out noise clips")):
+        m = d.get(proto, {}).get("methods")
+        if not m:
+            continue
+        L.append(f"\n### De-noising{where}, {title} ({d[proto]['clips']} clips of 5 s; reference: "
+                 f"{d[proto].get('reference', 'clean')})\n")
+        if material and proto == "paper":
+            L.append(f"Material: {material}; the first 24 of that seeded sample, as above. No training saw this "
+                     "piano (no de-noiser's, no classifier's).\n")
+        L.append("| method | SNR (dB) | SI-SDR (dB) | SI-SDR gain (dB) | MAE | STFT L1 | ViSQOL MOS-LQO | × realtime (CPU) |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for name, v in m.items():
+            L.append(f"| {name} | {_fmt(v.get('snr_db'))} | {_fmt(v.get('si_sdr_db'))} | {_fmt(v.get('si_sdr_improvement_db'))} "
+                     f"| {_fmt(v.get('mae'), 4)} | {_fmt(v.get('stft_l1'), 4)} | {_fmt(v.get('visqol_moslqo'))} "
+                     f"| {_fmt(v.get('realtime_factor'), 0)} |")
+        nv = d[proto].get("visqol_clips")
+        if nv and nv < d[proto]["clips"]:
+            L.append(f"\nViSQOL scored the first {nv} of the {d[proto]['clips']} clips.")
+
+
 def render_markdown(r: dict[str, Any]) -> str:
     """The tables of results.md (the README's Results section is made from this text)."""
     L: list[str] = []
@@ -437,22 +460,10 @@ def render_markdown(r: dict[str, Any]) -> str:
         if s:
             L.append(f"| LPC inpainting is \"seamless\" | seamless | {s.get('paper_lpc', '–')} | {s.get('best', '–')} | "
                      f"{s.get('zero', '–')} (zero-fill) | – | gap SNR (dB) in {s['gap_ms']:g} ms gaps of test piano |")
-    for proto, title in (("paper", "Paper protocol: 0 dB white Gaussian noise, 44.1 kHz"),
-                         ("gramophone", "Gramophone protocol: realistic chains, held-out noise clips")):
-        m = d.get(proto, {}).get("methods")
-        if not m:
-            continue
-        L.append(f"\n### De-noising, {title} ({d[proto]['clips']} clips of 5 s; reference: "
-                 f"{d[proto].get('reference', 'clean')})\n")
-        L.append("| method | SNR (dB) | SI-SDR (dB) | SI-SDR gain (dB) | MAE | STFT L1 | ViSQOL MOS-LQO | × realtime (CPU) |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
-        for name, v in m.items():
-            L.append(f"| {name} | {_fmt(v.get('snr_db'))} | {_fmt(v.get('si_sdr_db'))} | {_fmt(v.get('si_sdr_improvement_db'))} "
-                     f"| {_fmt(v.get('mae'), 4)} | {_fmt(v.get('stft_l1'), 4)} | {_fmt(v.get('visqol_moslqo'))} "
-                     f"| {_fmt(v.get('realtime_factor'), 0)} |")
-        nv = d[proto].get("visqol_clips")
-        if nv and nv < d[proto]["clips"]:
-            L.append(f"\nViSQOL scored the first {nv} of the {d[proto]['clips']} clips.")
+    _denoise_tables(L, d)
+    hdn = r.get("denoise_heldout_piano", {}).get("protocols")
+    if hdn:
+        _denoise_tables(L, hdn, where=", held-out piano", material=r.get("denoise_heldout_piano_material"))
     if any(v.get("visqol_moslqo") is not None for p_ in d.values() for v in p_.get("methods", {}).values()):
         L.append("\nViSQOL MOS-LQO: ViSQOL v3 (`visqol-python`), audio mode, 1 (bad) to 5 (excellent), both signals "
                  "resampled to 48 kHz and scaled by one gain that brings the reference's peak to -1 dBFS "
@@ -651,6 +662,14 @@ def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = Non
     dn_clips = mat["clips"][: (3 if quick else 24)]
     results["denoise"] = eval_denoise(dn_clips, weights=weights, noise_dir=noise_dir, device=device, seed=seed,
                                       input_snrs=(0.0, 10.0) if quick else (-5.0, 0.0, 5.0, 10.0, 20.0))
+    if not quick and hp is not None:
+        # the same protocols on the piano that no training saw (a seeded sample, as above)
+        hmat = test_material(corpus=corpus, quick=False, n_clips=n_clips, n_pieces=0, seed=seed, heldout_piano=True)
+        if hmat["clips"]:
+            log.info("de-noising on %d held-out-piano clips", min(24, len(hmat["clips"])))
+            results["denoise_heldout_piano_material"] = hmat["source"]
+            results["denoise_heldout_piano"] = eval_denoise(hmat["clips"][:24], weights=weights, noise_dir=noise_dir,
+                                                            device=device, seed=seed, input_snrs=())
     log.info("inpainting on %d pieces", len(mat["pieces"]))
     results["inpaint"] = _inpaint_section(mat["pieces"], quick, seed)
     # the same short gaps in band-limited audio: the pieces through 22.05 kHz and back, as a

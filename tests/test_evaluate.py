@@ -49,6 +49,14 @@ def test_denoise_table_without_visqol(monkeypatch: pytest.MonkeyPatch) -> None:
                                    "denoise": res, "seconds": 1.0})
     line = next(ln for ln in md.splitlines() if ln.startswith("| do-nothing |"))
     assert line.split("|")[7].strip() == "–"
+    assert "held-out piano" not in md
+    # the held-out piano's tables follow the main ones, with their material named once
+    md2 = evaluate.render_markdown({"quick": True, "date": "today", "commit": "x", "material": "synthetic",
+                                    "denoise": res, "denoise_heldout_piano": res,
+                                    "denoise_heldout_piano_material": "piano Z", "seconds": 1.0})
+    heads = [ln for ln in md2.splitlines() if ln.startswith("### De-noising")]
+    assert [h.startswith("### De-noising, held-out piano") for h in heads] == [False, False, True, True]
+    assert md2.count("Material: piano Z") == 1
 
 
 def test_paired_difference_resamples_whole_pieces() -> None:
