@@ -421,7 +421,8 @@ def train(
     commit = git_commit()
     record_common = {
         "data": str(data), "noise_dir": nd, "train_clips": len(train_clips), "val_clips": len(val_clips),
-        "seed": seed, "select": select, "pitch_cents": pitch_cents, "steps": step, "batch_size": batch_size, "lr": lr, "minutes_budget": minutes,
+        "seed": seed, "select": select, "pitch_cents": pitch_cents, "steps": step, "batch_size": batch_size,
+        "lr": lr, "minutes_budget": minutes,
         "mix": mix or MIX, "paper_snr_db": PAPER_SNR_DB, "clip_seconds": CLIP_SAMPLES / SR, "device": str(dev),
         "commit": commit, "wall_s": round(time.time() - t0, 1),
         "recipe": "echoes.train_denoiser (gramophone chain without soft clipping; target = signal path)",
@@ -511,7 +512,8 @@ def _main(args: argparse.Namespace) -> int:
     train(data=args.data, out=args.out, models=models, seed=args.seed, steps=args.steps, minutes=args.minutes,
           batch_size=args.batch_size, lr=args.lr, workers=args.workers, device=args.device,
           noise_dir=args.noise_dir, val_count=args.val_count, val_every=args.val_every,
-          limit_clips=args.limit_clips, init=args.init, lr_paper=args.lr_paper, half=not args.float32, mix=mix, select=args.select,
-          pitch_cents=args.pitch_cents,
-          model_kwargs={k: v for k, v in (("channels", args.channels), ("bottleneck", args.bottleneck), ("taps", args.taps)) if v} or None)
+          limit_clips=args.limit_clips, init=args.init, lr_paper=args.lr_paper, half=not args.float32, mix=mix,
+          select=args.select, pitch_cents=args.pitch_cents,
+          model_kwargs={k: v for k, v in (("channels", args.channels), ("bottleneck", args.bottleneck),
+                                          ("taps", args.taps)) if v} or None)
     return 0

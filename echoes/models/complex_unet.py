@@ -157,23 +157,20 @@ class ComplexUNet(nn.Module):
         into a longer filter."""
         if taps < self.taps or (taps - self.taps) % 2:
             raise ValueError(f"taps must be >= {self.taps} and odd, got {taps}")
-        kw = dict(self.kwargs, taps=taps)
-        new = ComplexUNet(**kw).to(next(self.parameters()).device)
-        state = {k: v for k, v in self.state_dict().items()}
+        new = ComplexUNet(**dict(self.kwargs, taps=taps)).to(next(self.parameters()).device)
+        state = dict(self.state_dict())
         last = f"dec.{len(self.dec) - 1}"
-        w, b = state.pop(f"{last}.weight"), state.pop(f"{last}.bias")
-        new.load_state_dict(state, strict=False)
+        w, b = state[f"{last}.weight"], state[f"{last}.bias"]
+        nw = w.new_zeros((4 * taps, *w.shape[1:]))
+        nb = b.new_zeros(4 * taps)
         d = (taps - self.taps) // 2
-        with torch.no_grad():
-            nw, nb = new.dec[-1].weight, new.dec[-1].bias
-            nw.zero_()
-            nb.zero_()
-            for p in range(2):  # real parts, then imaginary
-                for j in range(self.taps):
-                    for par in range(2):  # the two sub-pixel bins
-                        src, dst = 2 * (p * self.taps + j) + par, 2 * (p * taps + j + d) + par
-                        nw[dst] = w[src]
-                        nb[dst] = b[src]
+        for p in range(2):  # real parts, then imaginary
+            for j in range(self.taps):
+                for par in range(2):  # the two sub-pixel bins
+                    src, dst = 2 * (p * self.taps + j) + par, 2 * (p * taps + j + d) + par
+                    nw[dst], nb[dst] = w[src], b[src]
+        state[f"{last}.weight"], state[f"{last}.bias"] = nw, nb
+        new.load_state_dict(state)
         return new
 
     def macs_per_frame(self) -> int:
