@@ -224,12 +224,17 @@ def model_loss(name: str, model: torch.nn.Module, noisy: torch.Tensor, clean: to
 # --------------------------------------------------------------------------------------------
 
 
+def validation_order(n_clips: int, *, seed: int, count: int) -> np.ndarray:
+    """The clip indices :func:`validation_set` uses, in its row order (row ``j`` is made from clip
+    ``validation_order(...)[j]``; even rows white noise, odd rows the gramophone chain)."""
+    return np.random.default_rng([seed, 7777]).choice(n_clips, size=min(count, n_clips), replace=False)
+
+
 def validation_set(clips: np.ndarray, *, seed: int, noise_dir: str | None, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Fixed examples: half 0 dB white noise, half the gramophone chain."""
     ys, ts = [], []
     chain = gramophone_chain(noise_dir)
-    rng = np.random.default_rng([seed, 7777])
-    idx = rng.choice(len(clips), size=min(count, len(clips)), replace=False)
+    idx = validation_order(len(clips), seed=seed, count=count)
     for j, i in enumerate(idx):
         r = np.random.default_rng([seed, 7777, int(i)])
         if j % 2 == 0:

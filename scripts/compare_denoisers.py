@@ -42,8 +42,7 @@ def main() -> None:
         pianos.append(meta["piano"])
         pieces.append(meta["piece"])
     clips = np.stack(clips)
-    # validation_set draws its rows in this order (same generator), so each row's piano and piece are known
-    order = np.random.default_rng([a.seed, 7777]).choice(len(clips), size=len(clips), replace=False)
+    order = T.validation_order(len(clips), seed=a.seed, count=len(clips))  # row j comes from clip order[j]
     pianos, pieces = np.array(pianos)[order], np.array(pieces)[order]
     vx, vt = T.validation_set(clips, seed=a.seed, noise_dir=a.noise_dir, count=len(clips))
     kinds = {"paper": slice(0, None, 2), "gramophone": slice(1, None, 2), "both": slice(None)}
