@@ -765,6 +765,7 @@ def pack_corpus(
     silent_keep: float = 0.1,
     silent_dbfs: float = -55.0,
     codec: str = "npz",
+    exclude: Sequence[str | os.PathLike] = (),
 ) -> dict:
     """Write a compact training pack: clean clips at 22,050 Hz (lossless int16) and train noise.
 
@@ -775,6 +776,8 @@ def pack_corpus(
     end (also lossless, about 0.36 of the raw size against 0.55 for the npz form on the corpus's
     clips: 1.5 times the clips in the same budget; reading them needs soundfile); the budget
     ``max_mb`` (MiB) covers everything written, ``val_share`` of the clip budget goes to ``val``.
+    ``exclude``: packs whose clips are left out (by id), so that several packs of one corpus,
+    each under a transfer limit, hold disjoint clips (``train denoiser --data A B ...``).
 
     Layout::
 
@@ -791,6 +794,13 @@ def pack_corpus(
         raise ParameterError(f"codec must be 'npz' or 'flac', got {codec!r}")
     man = load_manifest(corpus_dir)
     root, out = Path(corpus_dir), Path(out)
+    skip: set[str] = set()
+    for e in exclude:
+        if Path(e).resolve() == out.resolve():
+            raise ParameterError(f"--exclude-pack '{e}' is the pack being written")
+        if not (Path(e) / "pack.json").is_file():
+            raise ParameterError(f"--exclude-pack '{e}' is not a training pack (no pack.json)")
+        skip |= {c["id"] for c in json.loads((Path(e) / "pack.json").read_text())["clips"]}
     (out / "clean").mkdir(parents=True, exist_ok=True)
     for old in [*(out / "clean").glob("*.npz"), *(out / "clean").glob("*.flac")]:
         old.unlink()
@@ -857,6 +867,8 @@ def pack_corpus(
                 if not q:
                     continue
                 j = int(q.pop(0))
+                if f"{r['id']}:{j:04d}" in skip:
+                    continue
                 if r["id"] not in cache:
                     if len(cache) > 8:
                         cache.pop(next(iter(cache)))
@@ -886,7 +898,8 @@ def pack_corpus(
         log.info("pack %s: %d clips, %.1f MiB", split, sum(c["split"] == split for c in clips_meta), spent / 2**20)
     meta = {"version": PACK_VERSION, "sample_rate": PACK_RATE, "clip_samples": n,
             "format": "int16 diff byte-planes in npz" if codec == "npz" else "int16 FLAC, a shard's clips end to end",
-            "corpus_seed": man.get("seed"), "seed": seed, "noise": info_noise, "clips": clips_meta, "totals": {}}
+            "corpus_seed": man.get("seed"), "seed": seed, "exclude": [str(e) for e in exclude],
+            "excluded_clips": len(skip), "noise": info_noise, "clips": clips_meta, "totals": {}}
     while True:
         cl = meta["clips"]
         meta["totals"] = {s: {"clips": sum(c["split"] == s for c in cl),

@@ -75,6 +75,11 @@ NOISE_SPLITS: dict[str, list[str]] = {
     "test": ["vinyl_old", "hum_electrical"],
 }
 
+#: Development splits cut from the training clips in time: ``fit`` is the first four fifths of
+#: each ``train`` clip, ``dev`` the last fifth. A de-noiser trained with ``fit`` noise can be
+#: chosen on ``dev`` noise it never heard, without looking at the ``test`` clips.
+NOISE_PORTIONS: dict[str, tuple[str, float, float]] = {"fit": ("train", 0.0, 0.8), "dev": ("train", 0.8, 1.0)}
+
 #: Effect names counted as impulsive noise by :func:`is_noisy`.
 IMPULSIVE = ("clicks", "crackle", "thumps")
 
@@ -716,7 +721,8 @@ def default_noise_dir(data: str | os.PathLike) -> Path | None:
 
 
 def noise_files(noise_dir: str | os.PathLike, split: str = "train") -> list[Path]:
-    """Noise clips of ``split`` in ``noise_dir``.
+    """Noise clips of ``split`` in ``noise_dir`` (for ``fit``/``dev``, the ``train`` clips, whose
+    part :class:`RecordedNoise` cuts; see :data:`NOISE_PORTIONS`).
 
     Files are matched to :data:`NOISE_SPLITS` by stem (any audio extension, or ``.npy``). A
     folder holding none of the named clips (your own recordings) is used whole for any split;
@@ -730,8 +736,10 @@ def noise_files(noise_dir: str | os.PathLike, split: str = "train") -> list[Path
         raise ParameterError(f"noise folder '{d}' holds no audio files (.flac, .wav, .ogg, .npy)")
     if split == "all":
         return files
+    split = NOISE_PORTIONS[split][0] if split in NOISE_PORTIONS else split
     if split not in NOISE_SPLITS:
-        raise ParameterError(f"noise split must be one of {sorted(NOISE_SPLITS)} or 'all', got {split!r}")
+        raise ParameterError(f"noise split must be one of {sorted([*NOISE_SPLITS, *NOISE_PORTIONS])} "
+                             f"or 'all', got {split!r}")
     known = {s for v in NOISE_SPLITS.values() for s in v}
     if not any(p.stem in known for p in files):
         return files
@@ -805,7 +813,8 @@ class RecordedNoise(AdditiveEffect):
     """Real recorded noise from a folder, looped with crossfades at random offsets.
 
     One clip of ``split`` (see :func:`noise_files`) is chosen per call, resampled to the
-    signal's rate, and scaled to ``snr_db``.
+    signal's rate, and scaled to ``snr_db``. For the splits of :data:`NOISE_PORTIONS` only that
+    part of each clip (in time) is used.
     """
 
     name = "recorded_noise"
@@ -815,11 +824,15 @@ class RecordedNoise(AdditiveEffect):
         _check_range("snr_db", snr_db, -30, 80)
         self.files = noise_files(noise_dir, split)
         self.split, self.snr_db = split, snr_db
+        self.portion = NOISE_PORTIONS[split][1:] if split in NOISE_PORTIONS else (0.0, 1.0)
 
     def make(self, state, rng):
         path = self.files[int(rng.integers(len(self.files)))]
         snr = _uniform(rng, self.snr_db)
         clip = _load_noise(path, state.sample_rate)
+        if self.portion != (0.0, 1.0):
+            a, b = self.portion
+            clip = clip[int(a * clip.size) : int(b * clip.size)]
         x, segs = loop_noise(clip, state.n, rng, sample_rate=state.sample_rate)
         return self.scale_to_snr(state, x[None, :], snr), {"file": path.name, "split": self.split,
                                                            "segments": segs, "snr_db": snr}
@@ -1033,7 +1046,8 @@ def build_preset(
     snr_db : overrides the SNR (dB, a number or a (low, high) range) of the main noise of
         ``paper``, ``hiss``, ``mild`` and ``gramophone``'s hiss.
     noise_dir : folder of recorded noise clips (``gramophone`` and ``mild`` use it if given).
-    noise_split : which clips of :data:`NOISE_SPLITS` to use: ``'train'``, ``'test'``, ``'all'``.
+    noise_split : which clips of :data:`NOISE_SPLITS` to use: ``'train'``, ``'test'``, ``'all'``,
+        or a part of the training clips (:data:`NOISE_PORTIONS`: ``'fit'``, ``'dev'``).
     """
     if name not in PRESETS:
         raise ParameterError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")

@@ -73,8 +73,9 @@ def gramophone_chain(noise_dir: str | None, noise_split: str = "train"):
 
 
 def make_example(clip: np.ndarray, rng: np.random.Generator, kind: str, *, noise_dir: str | None,
-                 chain=None) -> tuple[np.ndarray, np.ndarray]:
-    """One ``(noisy, target)`` pair of float32 ``(samples,)`` arrays, levelled to RMS 0.1."""
+                 chain=None, noise_split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """One ``(noisy, target)`` pair of float32 ``(samples,)`` arrays, levelled to RMS 0.1.
+    ``noise_split``: the recorded noise's split (:func:`echoes.degrade.noise_files`)."""
     from echoes import degrade as D
     from echoes.denoise import level_gain
 
@@ -86,12 +87,13 @@ def make_example(clip: np.ndarray, rng: np.random.Generator, kind: str, *, noise
         y, info = D.degrade(x, SR, preset="paper", seed=seed, snr_db=float(rng.uniform(*PAPER_SNR_DB)))
         target = x
     elif kind == "gramophone":
-        y, info = D.degrade(x, SR, preset=chain if chain is not None else gramophone_chain(noise_dir), seed=seed)
+        y, info = D.degrade(x, SR, preset=chain if chain is not None else gramophone_chain(noise_dir, noise_split),
+                            seed=seed)
         target = info["reference"]
         if target is None:  # cannot happen without soft clipping; stay safe
             target = x
     elif kind == "mild":
-        y, info = D.degrade(x, SR, preset="mild", seed=seed, noise_dir=noise_dir)
+        y, info = D.degrade(x, SR, preset="mild", seed=seed, noise_dir=noise_dir, noise_split=noise_split)
         target = info["reference"] if info["reference"] is not None else x
     elif kind == "clean":
         y, target = x, x
@@ -105,8 +107,9 @@ class ExampleSet(torch.utils.data.Dataset):
     """Example ``i`` (any non-negative integer) is made from ``(seed, i)``: kind, clip, noise."""
 
     def __init__(self, clips: np.ndarray, *, seed: int, noise_dir: str | None, size: int = 2**31 - 1,
-                 kinds: dict[str, float] | None = None, pitch_cents: float = 0.0) -> None:
+                 kinds: dict[str, float] | None = None, pitch_cents: float = 0.0, noise_split: str = "train") -> None:
         self.clips, self.seed, self.noise_dir, self.size = clips, int(seed), noise_dir, int(size)
+        self.noise_split = noise_split
         self.pitch_cents = float(pitch_cents)
         mix = kinds or MIX
         self.kinds = list(mix)
@@ -124,8 +127,8 @@ class ExampleSet(torch.utils.data.Dataset):
         if self.pitch_cents > 0:
             clip = repitch(clip, float(rng.uniform(-self.pitch_cents, self.pitch_cents)), rng)
         if kind == "gramophone" and self._chain is None:
-            self._chain = gramophone_chain(self.noise_dir)
-        y, t = make_example(clip, rng, kind, noise_dir=self.noise_dir, chain=self._chain)
+            self._chain = gramophone_chain(self.noise_dir, self.noise_split)
+        y, t = make_example(clip, rng, kind, noise_dir=self.noise_dir, chain=self._chain, noise_split=self.noise_split)
         return torch.from_numpy(y), torch.from_numpy(t)
 
 
@@ -230,10 +233,12 @@ def validation_order(n_clips: int, *, seed: int, count: int) -> np.ndarray:
     return np.random.default_rng([seed, 7777]).choice(n_clips, size=min(count, n_clips), replace=False)
 
 
-def validation_set(clips: np.ndarray, *, seed: int, noise_dir: str | None, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed examples: half 0 dB white noise, half the gramophone chain."""
+def validation_set(clips: np.ndarray, *, seed: int, noise_dir: str | None, count: int,
+                   noise_split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """Fixed examples: half 0 dB white noise, half the gramophone chain (with the recorded noise
+    of ``noise_split``)."""
     ys, ts = [], []
-    chain = gramophone_chain(noise_dir)
+    chain = gramophone_chain(noise_dir, noise_split)
     idx = validation_order(len(clips), seed=seed, count=count)
     for j, i in enumerate(idx):
         r = np.random.default_rng([seed, 7777, int(i)])
@@ -246,7 +251,7 @@ def validation_set(clips: np.ndarray, *, seed: int, noise_dir: str | None, count
             g = level_gain(y)
             y, t = y * g, x * g
         else:
-            y, t = make_example(clips[i], r, "gramophone", noise_dir=noise_dir, chain=chain)
+            y, t = make_example(clips[i], r, "gramophone", noise_dir=noise_dir, chain=chain, noise_split=noise_split)
         ys.append(y)
         ts.append(t)
     return np.stack(ys).astype(np.float32), np.stack(ts).astype(np.float32)
@@ -293,7 +298,7 @@ def build(name: str, kwargs: dict | None = None) -> torch.nn.Module:
 
 def train(
     *,
-    data: str | Path,
+    data: str | Path | list[str | Path],
     out: str | Path,
     models: list[str],
     seed: int = 0,
@@ -314,6 +319,7 @@ def train(
     model_kwargs: dict[str, Any] | None = None,
     select: str = "mean",
     pitch_cents: float = 0.0,
+    noise_split: str = "train",
 ) -> dict[str, Any]:
     """Train the named de-noisers (``"paper"``, ``"default"``) and save them into ``out``.
 
@@ -323,7 +329,12 @@ def train(
     state kept is the best by mean validation SNR of both protocols (``"mean"``) or by the
     0 dB white-noise SNR alone (``"paper"``, for studies of that protocol). ``pitch_cents``:
     each training clip is first played up to that many cents higher or lower (uniform; by
-    resampling, :func:`repitch`), a cheap way to more distinct training material.
+    resampling, :func:`repitch`), a cheap way to more distinct training material. ``data``: one
+    folder, or several (packs of one corpus with disjoint clips, ``data pack --exclude-pack``):
+    the train clips of all of them, the val clips and the noise folder of the first.
+    ``noise_split``: ``"train"`` (every training noise clip, whole; validation on the same clips)
+    or ``"fit"`` (their first four fifths; validation on the last fifth, ``"dev"``, which the run
+    never hears: see :data:`echoes.degrade.NOISE_PORTIONS`).
     """
     from echoes.checkpoint import git_commit, save_model
     from echoes.spectral import PAPER_STFT
@@ -337,13 +348,16 @@ def train(
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    data = Path(data)
+    if noise_split not in ("train", "fit"):
+        raise ParameterError(f"noise_split must be 'train' or 'fit', got {noise_split!r}")
+    folders = [Path(d) for d in (data if isinstance(data, (list, tuple)) else [data])]
+    data = folders[0]
     if noise_dir is None:
         from echoes.degrade import default_noise_dir
 
         noise_dir = default_noise_dir(data)
     nd = str(noise_dir) if noise_dir else None
-    train_clips = load_clips(data, "train", limit=limit_clips)
+    train_clips = np.concatenate([load_clips(d, "train") for d in folders])[:limit_clips]
     try:
         val_clips = load_clips(data, "val", limit=limit_clips)
     except ParameterError:
@@ -351,7 +365,8 @@ def train(
         cut = max(1, len(train_clips) // 10)
         train_clips, val_clips = train_clips[:-cut], train_clips[-cut:]
     log.info("train clips %d, val clips %d, noise %s", len(train_clips), len(val_clips), nd)
-    vx, vt = validation_set(val_clips, seed=seed, noise_dir=nd, count=val_count)
+    val_noise = "dev" if noise_split == "fit" else "train"
+    vx, vt = validation_set(val_clips, seed=seed, noise_dir=nd, count=val_count, noise_split=val_noise)
 
     from_init = [m for m in models if init and (Path(init) / f"{FILES[m]}.json").is_file()]
     if init and not from_init:
@@ -379,7 +394,7 @@ def train(
     best: dict[str, tuple[float, dict, dict]] = {}
     history: dict[str, list] = {m: [] for m in models}
 
-    ds = ExampleSet(train_clips, seed=seed, noise_dir=nd, kinds=mix, pitch_cents=pitch_cents)
+    ds = ExampleSet(train_clips, seed=seed, noise_dir=nd, kinds=mix, pitch_cents=pitch_cents, noise_split=noise_split)
     total = steps if steps is not None else 10**9
     sampler = range(total * batch_size)
     loader = torch.utils.data.DataLoader(
@@ -425,7 +440,9 @@ def train(
 
     commit = git_commit()
     record_common = {
-        "data": str(data), "noise_dir": nd, "train_clips": len(train_clips), "val_clips": len(val_clips),
+        "data": str(data) if len(folders) == 1 else [str(d) for d in folders], "noise_dir": nd,
+        "noise_split": noise_split, "val_noise_split": val_noise,
+        "train_clips": len(train_clips), "val_clips": len(val_clips),
         "seed": seed, "select": select, "pitch_cents": pitch_cents, "steps": step, "batch_size": batch_size,
         "lr": lr, "minutes_budget": minutes,
         "mix": mix or MIX, "paper_snr_db": PAPER_SNR_DB, "clip_seconds": CLIP_SAMPLES / SR, "device": str(dev),
@@ -470,7 +487,9 @@ def _check(nets, vx, vt, dev, step, best, history, run_loss, n, t_start, select=
 
 def register(sub) -> None:
     p = sub.add_parser("denoiser", help="train the de-noisers (the paper's CAE and/or the default model)")
-    p.add_argument("--data", required=True, metavar="DIR", help="corpus or training-pack folder")
+    p.add_argument("--data", required=True, nargs="+", metavar="DIR",
+                   help="corpus or training-pack folder; or several packs with disjoint clips "
+                        "(their train clips together; val clips and noise from the first)")
     p.add_argument("--out", required=True, metavar="DIR", help="weights folder to write")
     p.add_argument("--model", default="both", choices=["paper", "default", "both"])
     p.add_argument("--seed", type=int, default=0)
@@ -501,6 +520,9 @@ def register(sub) -> None:
                    help="keep the best state by mean validation SNR (default) or by the 0 dB white-noise SNR alone")
     p.add_argument("--pitch-cents", type=float, default=0.0,
                    help="play each training clip up to this many cents higher or lower first (default 0: off)")
+    p.add_argument("--noise-split", default="train", choices=["train", "fit"],
+                   help="recorded noise to train on: the training clips whole (default), or their first four "
+                        "fifths ('fit'), validating on the last fifth, which the run never hears")
     p.set_defaults(func=_main)
 
 
@@ -518,7 +540,7 @@ def _main(args: argparse.Namespace) -> int:
           batch_size=args.batch_size, lr=args.lr, workers=args.workers, device=args.device,
           noise_dir=args.noise_dir, val_count=args.val_count, val_every=args.val_every,
           limit_clips=args.limit_clips, init=args.init, lr_paper=args.lr_paper, half=not args.float32, mix=mix,
-          select=args.select, pitch_cents=args.pitch_cents,
+          select=args.select, pitch_cents=args.pitch_cents, noise_split=args.noise_split,
           model_kwargs={k: v for k, v in (("channels", args.channels), ("bottleneck", args.bottleneck),
                                           ("taps", args.taps)) if v} or None)
     return 0

@@ -247,3 +247,36 @@ def test_cli_degrade(tmp_path):
     assert y.shape == (2 * sr,)
     assert main(["data", "degrade", str(src), "-o", str(src), "--preset", "paper"]) == 2  # never overwrite input
     assert main(["data", "degrade", str(src), "-o", str(out), "--preset", "nope"]) == 2
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # one val clip: the gramophone half is empty
+def test_packs_with_excluded_clips_are_disjoint_and_train_together(tiny_corpus, tmp_path):
+    from echoes import train_denoiser as T
+
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    sf.write(noise / "my_noise.flac", (0.05 * np.random.default_rng(0).standard_normal(44100)).astype(np.float32), 44100)
+    a = C.pack_corpus(tiny_corpus, tmp_path / "a", max_mb=0.7, val_share=0.5, noise_dir=noise, silent_keep=0.0)
+    b = C.pack_corpus(tiny_corpus, tmp_path / "b", max_mb=5, silent_keep=1.0, splits=("train",),
+                      exclude=[tmp_path / "a"])
+    # nothing of pack a again; pack b has what a had no room for
+    ids_a, ids_b = {c["id"] for c in a["clips"]}, {c["id"] for c in b["clips"]}
+    assert a["totals"]["train"]["clips"] == 1 and a["totals"]["val"]["clips"] == 1
+    assert ids_b and not ids_a & ids_b and b["excluded_clips"] == len(ids_a)
+    everything = C.pack_corpus(tiny_corpus, tmp_path / "all", max_mb=5, silent_keep=1.0)
+    assert {c["id"] for c in everything["clips"] if c["split"] == "train"} == \
+        {c["id"] for c in [*a["clips"], *b["clips"]] if c["split"] == "train"}
+    with pytest.raises(ParameterError):
+        C.pack_corpus(tiny_corpus, tmp_path / "c", exclude=[tmp_path / "missing"])
+    # training reads the train clips of both packs, the val clips and noise of the first
+    rec = T.train(data=[tmp_path / "a", tmp_path / "b"], out=tmp_path / "w", models=["default"], steps=2,
+                  batch_size=2, val_count=2, val_every=1, noise_split="fit", half=False,
+                  model_kwargs={"channels": [4, 4, 4, 4], "bottleneck": 8})["default"]
+    n_a = sum(c["split"] == "train" for c in a["clips"])
+    assert rec["train_clips"] == n_a + len(ids_b) - sum(  # quiet clips are not trained on
+        1 for x in [*C.load_pack(tmp_path / "a")[0], *C.load_pack(tmp_path / "b")[0]]
+        if 20 * np.log10(max(np.sqrt(np.mean(x.astype(np.float64) ** 2)), 1e-10)) < T.MIN_RMS_DBFS)
+    assert rec["data"] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert rec["noise_split"] == "fit" and rec["val_noise_split"] == "dev" and rec["val_clips"] == 1
+    with pytest.raises(ParameterError):
+        T.train(data=tmp_path / "a", out=tmp_path / "w2", models=["default"], steps=1, noise_split="dev")

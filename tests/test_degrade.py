@@ -353,3 +353,23 @@ def test_rate_independent_parameters():
         x = piano_like(sr=sr)
         y, info = D.degrade(x, sr, preset="gramophone", seed=0)
         assert y.shape == x.shape and np.all(np.isfinite(y))
+
+
+def test_fit_and_dev_noise_are_disjoint_parts_of_the_training_clips(tmp_path):
+    # a training clip whose first four fifths hum at 100 Hz and whose last fifth at 1 kHz
+    n = 5 * SR
+    t = np.arange(n) / SR
+    x = np.where(t < 4.0, np.sin(2 * np.pi * 100 * t), np.sin(2 * np.pi * 1000 * t))
+    sf.write(tmp_path / f"{D.NOISE_SPLITS['train'][0]}.flac", (0.1 * x).astype(np.float32), SR)
+    assert D.noise_files(tmp_path, "fit") == D.noise_files(tmp_path, "dev") == D.noise_files(tmp_path, "train")
+    f = np.fft.rfftfreq(8 * SR, 1 / SR)
+    for split, hz in (("fit", 100.0), ("dev", 1000.0)):
+        y, info = D.degrade(np.zeros(8 * SR, np.float32), SR, seed=3,
+                            preset=D.RecordedNoise(tmp_path, split=split, snr_db=10.0))
+        P = np.abs(np.fft.rfft(info["noise"].astype(np.float64))) ** 2
+        assert abs(f[np.argmax(P)] - hz) < 2.0, split
+        other = 1000.0 if hz == 100.0 else 100.0
+        near = np.abs(f - other) < 5.0
+        assert P[near].sum() < 1e-3 * P.sum(), split  # nothing of the other part
+    with pytest.raises(ParameterError):
+        D.noise_files(tmp_path, "nope")

@@ -48,7 +48,7 @@ def register(subparsers) -> None:
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     d.add_argument("--snr-db", type=float, default=None, help="SNR of the preset's main noise, dB")
     d.add_argument("--noise-dir", metavar="DIR", default=None, help="folder of recorded noise clips")
-    d.add_argument("--noise-split", default="train", choices=("train", "test", "all"))
+    d.add_argument("--noise-split", default="train", choices=("train", "test", "all", "fit", "dev"))
     d.add_argument("--info", metavar="JSON", default=None, help="write the degradation record here")
     d.set_defaults(func=run_degrade)
 
@@ -60,6 +60,10 @@ def register(subparsers) -> None:
     k.add_argument("--seed", type=int, default=0)
     k.add_argument("--codec", choices=["npz", "flac"], default="npz",
                    help="clip shards: npz (numpy only) or flac (lossless too, 1.5x the clips per MiB; needs soundfile)")
+    k.add_argument("--splits", nargs="+", default=["train", "val"], choices=["train", "val"],
+                   help="splits to pack (default: train val)")
+    k.add_argument("--exclude-pack", nargs="+", default=[], metavar="DIR",
+                   help="leave out the clips of these packs (several disjoint packs of one corpus)")
     k.set_defaults(func=run_pack)
 
     f = sub.add_parser("figures", help="spectrogram before/after for each degradation effect")
@@ -109,7 +113,7 @@ def run_pack(args: argparse.Namespace) -> int:
     from echoes.corpus import pack_corpus
 
     m = pack_corpus(args.corpus, args.out, max_mb=args.max_mb, noise_dir=args.noise_dir, seed=args.seed,
-                    codec=args.codec)
+                    codec=args.codec, splits=tuple(args.splits), exclude=args.exclude_pack)
     t = m["totals"]
     parts = ", ".join(f"{s}: {v['clips']} clips ({v['minutes']:.1f} min, {v['pieces']} pieces)"
                       for s, v in t.items() if isinstance(v, dict))
