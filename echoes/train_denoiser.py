@@ -12,7 +12,9 @@ reproducible. The mixture (:data:`MIX`):
   noise clips (``NOISE_SPLITS['train']``), *without* its soft-clipping step (a non-linear
   effect leaves no exact target; a de-noiser does not undo it anyway). The target is the
   chain's signal path (``info['reference']``: the music after band-limiting and wow), so
-  the model learns to remove noise, not to undo the recording's colour;
+  the model learns to remove noise, not to undo the recording's colour (with
+  ``--noise-split fit``, only the first four fifths of each noise clip; the last fifth is
+  left for validation);
 * ``mild`` (hiss 20 to 29 dB under the music) and ``clean`` (no noise: the output should equal
   the input), so light noise is treated lightly and clean audio is left alone.
 
