@@ -830,9 +830,8 @@ class RecordedNoise(AdditiveEffect):
         path = self.files[int(rng.integers(len(self.files)))]
         snr = _uniform(rng, self.snr_db)
         clip = _load_noise(path, state.sample_rate)
-        if self.portion != (0.0, 1.0):
-            a, b = self.portion
-            clip = clip[int(a * clip.size) : int(b * clip.size)]
+        a, b = self.portion
+        clip = clip[int(a * clip.size) : int(b * clip.size)]
         x, segs = loop_noise(clip, state.n, rng, sample_rate=state.sample_rate)
         return self.scale_to_snr(state, x[None, :], snr), {"file": path.name, "split": self.split,
                                                            "segments": segs, "snr_db": snr}
