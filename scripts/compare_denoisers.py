@@ -8,9 +8,10 @@ fifth of each training noise clip, which a run trained with ``--noise-split fit`
 (weights trained on whole clips, like the shipped ones, have heard it: the check then leans
 their way). Prints, per weights folder, the mean output
 SNR per protocol and piano, then each folder's paired difference from the first one (mean and
-95 % bootstrap interval resampling whole pieces).
+95 % bootstrap interval resampling whole pieces); with ``--visqol`` the same for ViSQOL MOS-LQO
+(:func:`echoes.metrics.visqol_moslqo`, about 0.3 s a clip).
 
-    python scripts/compare_denoisers.py --corpus data/corpus --noise-dir ../shared/data/noise weights OTHER [...]
+    python scripts/compare_denoisers.py --corpus data/corpus --noise-dir ../shared/data/noise [--visqol] weights OTHER [...]
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import torch
 from echoes import corpus as C
 from echoes import train_denoiser as T
 from echoes.checkpoint import load_model
-from echoes.metrics import snr_db
+from echoes.metrics import snr_db, visqol_moslqo
 
 
 def main() -> None:
@@ -38,6 +39,7 @@ def main() -> None:
                     help="recorded noise of the gramophone examples (default dev)")
     ap.add_argument("--seed", type=int, default=99)
     ap.add_argument("--boot", type=int, default=2000)
+    ap.add_argument("--visqol", action="store_true", help="also compare ViSQOL MOS-LQO")
     ap.add_argument("weights", nargs="+", help="weights folders holding denoiser.*; the first is the reference")
     a = ap.parse_args()
     torch.set_num_threads(2)
@@ -53,31 +55,36 @@ def main() -> None:
     kinds = {"paper": slice(0, None, 2), "gramophone": slice(1, None, 2), "both": slice(None)}
     print(f"{len(clips)} val clips, {len(set(pieces))} pieces: "
           + ", ".join(f"{p} {int((pianos == p).sum())}" for p in sorted(set(pianos))))
-    scores = {}
+    metrics = {"SNR": ("dB", lambda c, e: snr_db(c, e))}
+    if a.visqol:
+        metrics["ViSQOL"] = ("MOS", lambda c, e: visqol_moslqo(c, e, sample_rate=T.SR))
+    scores: dict[str, dict[str, np.ndarray]] = {m: {} for m in metrics}
     for folder in a.weights:
         net, _ = load_model(folder, "denoiser")
         net = net.float().eval()
         with torch.inference_mode():
             y = np.concatenate([net.enhance(torch.from_numpy(vx[b:b + 8])).numpy() for b in range(0, len(vx), 8)])
-        s = np.array([snr_db(c, e) for c, e in zip(vt, y)])
-        scores[folder] = s
-        for kind in ("paper", "gramophone"):
-            sl = kinds[kind]
-            per = " ".join(f"{p} {s[sl][pianos[sl] == p].mean():.2f}" for p in sorted(set(pianos)))
-            print(f"{folder}: {kind} {s[sl].mean():.3f} dB ({per})", flush=True)
-    ref = scores[a.weights[0]]
-    rng = np.random.default_rng(0)
+        for m, (unit, fn) in metrics.items():
+            s = np.array([fn(c, e) for c, e in zip(vt, y)])
+            scores[m][folder] = s
+            for kind in ("paper", "gramophone"):
+                sl = kinds[kind]
+                per = " ".join(f"{p} {s[sl][pianos[sl] == p].mean():.2f}" for p in sorted(set(pianos)))
+                print(f"{folder}: {m} {kind} {s[sl].mean():.3f} {unit} ({per})", flush=True)
     names = sorted(set(pieces))
-    for folder in a.weights[1:]:
-        d = scores[folder] - ref
-        for kind, sl in kinds.items():
-            dd, pp = d[sl], pieces[sl]
-            by = {n: dd[pp == n] for n in names}
-            boots = [np.concatenate([by[n] for n in rng.choice(names, size=len(names))]).mean() for _ in range(a.boot)]
-            lo, hi = np.percentile(boots, [2.5, 97.5])
-            per = " ".join(f"{p} {dd[pianos[sl] == p].mean():+.2f}" for p in sorted(set(pianos)))
-            print(f"{folder} - {a.weights[0]}: {kind} {dd.mean():+.3f} dB [{lo:+.3f}, {hi:+.3f}] ({per})")
-
+    for m, (unit, _) in metrics.items():
+        rng = np.random.default_rng(0)
+        ref = scores[m][a.weights[0]]
+        for folder in a.weights[1:]:
+            d = scores[m][folder] - ref
+            for kind, sl in kinds.items():
+                dd, pp = d[sl], pieces[sl]
+                by = {n: dd[pp == n] for n in names}
+                boots = [np.concatenate([by[n] for n in rng.choice(names, size=len(names))]).mean()
+                         for _ in range(a.boot)]
+                lo, hi = np.percentile(boots, [2.5, 97.5])
+                per = " ".join(f"{p} {dd[pianos[sl] == p].mean():+.2f}" for p in sorted(set(pianos)))
+                print(f"{folder} - {a.weights[0]}: {m} {kind} {dd.mean():+.3f} {unit} [{lo:+.3f}, {hi:+.3f}] ({per})")
 
 if __name__ == "__main__":
     main()
