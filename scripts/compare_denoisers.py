@@ -55,7 +55,7 @@ def main() -> None:
     kinds = {"paper": slice(0, None, 2), "gramophone": slice(1, None, 2), "both": slice(None)}
     print(f"{len(clips)} val clips, {len(set(pieces))} pieces: "
           + ", ".join(f"{p} {int((pianos == p).sum())}" for p in sorted(set(pianos))))
-    metrics = {"SNR": ("dB", lambda c, e: snr_db(c, e))}
+    metrics = {"SNR": ("dB", snr_db)}
     if a.visqol:
         metrics["ViSQOL"] = ("MOS", lambda c, e: visqol_moslqo(c, e, sample_rate=T.SR))
     scores: dict[str, dict[str, np.ndarray]] = {m: {} for m in metrics}
