@@ -21,7 +21,10 @@ Protocols (stated again beside every number in results.md):
 - De-noising metrics: waveform SNR, SI-SDR, MAE, the paper's STFT L1 loss, ViSQOL v3 MOS-LQO
   (optional package ``visqol-python``, audio mode, both signals resampled to 48 kHz and scaled
   by one gain that brings the reference's peak to -1 dBFS; see
-  :func:`echoes.metrics.visqol_moslqo`), and speed.
+  :func:`echoes.metrics.visqol_moslqo`), and speed. Beside the methods, on the same clips, the
+  ceilings of masking (:mod:`echoes.oracle`: oracle masks computed from the reference, which no
+  method has), among them the ceiling of the paper's method class (a magnitude with the noisy
+  phase on the paper's grid).
 - Inpainting: gaps of 10–500 ms at random non-silent places in test pieces (6 renders of the
   training pianos, and every render of the held-out piano); gap SNR inside the
   gaps (:func:`echoes.inpaint.evaluate_inpainting`); paired differences between methods with
@@ -275,8 +278,11 @@ def eval_denoise(clips: list[np.ndarray], *, weights=None, noise_dir=None, devic
         log.warning("visqol-python is not installed: the ViSQOL column stays empty (pip install visqol-python)")
     n_visqol = len(clips) if visqol_clips is None else min(len(clips), visqol_clips)
     res: dict[str, Any] = {"protocols": {}, "snr_sweep": {}}
+    from echoes.oracle import ORACLES, oracle_estimates
+
     for proto in ("paper", "gramophone"):
         per: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
+        ceil: dict[str, list[dict[str, float]]] = {m: [] for m in ORACLES}
         secs = {m: 0.0 for m in methods}
         audio_s = 0.0
         redrawn = 0
@@ -301,6 +307,8 @@ def eval_denoise(clips: list[np.ndarray], *, weights=None, noise_dir=None, devic
                 m["visqol_moslqo"] = (metrics.visqol_moslqo(ref, est, sample_rate=EVAL_RATE)
                                       if use_visqol and i < n_visqol else None)
                 per[name].append(m)
+            for name, est in oracle_estimates(ref, y, EVAL_RATE).items():
+                ceil[name].append({"snr_db": metrics.snr_db(ref, est), "si_sdr_db": metrics.si_sdr_db(ref, est)})
         table = {}
         for name, rows in per.items():
             keys = rows[0].keys()
@@ -313,7 +321,12 @@ def eval_denoise(clips: list[np.ndarray], *, weights=None, noise_dir=None, devic
         base = table["do-nothing"]["si_sdr_db"]
         for name in table:
             table[name]["si_sdr_improvement_db"] = round(table[name]["si_sdr_db"] - base, 3)
-        res["protocols"][proto] = {"clips": len(clips), "methods": table, "redrawn_nonlinear": redrawn,
+        oracles = {name: {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]}
+                   for name, rows in ceil.items()}
+        for name in oracles:
+            oracles[name]["si_sdr_improvement_db"] = round(oracles[name]["si_sdr_db"] - base, 3)
+        res["protocols"][proto] = {"clips": len(clips), "methods": table, "oracles": oracles,
+                                   "redrawn_nonlinear": redrawn,
                                    "visqol_clips": n_visqol if use_visqol else 0,
                                    "reference": "clean" if proto == "paper" else
                                    "signal path (clean after band-limiting and wow)"}
@@ -420,6 +433,17 @@ def _denoise_tables(L: list[str], d: dict[str, Any], *, where: str = "", materia
         nv = d[proto].get("visqol_clips")
         if nv and nv < d[proto]["clips"]:
             L.append(f"\nViSQOL scored the first {nv} of the {d[proto]['clips']} clips.")
+        o = d[proto].get("oracles")
+        if o:
+            L.append("\nCeilings of masking on the same clips: oracle masks computed from the reference, which no "
+                     "method has (`echoes.oracle`; on the models' grid, 22.05 kHz, n_fft 2048, hop 512, unless "
+                     "named). The phase-sensitive mask gives, in every bin, the magnitude nearest the reference "
+                     "under the noisy phase: up to the overlap-add of the inverse STFT, no method that keeps the "
+                     "noisy phase on that grid (the paper's autoencoder among them) does better.\n")
+            L.append("| ceiling | SNR (dB) | SI-SDR (dB) | SI-SDR gain (dB) |\n|---|---:|---:|---:|")
+            for name, v in o.items():
+                L.append(f"| {name} | {_fmt(v.get('snr_db'))} | {_fmt(v.get('si_sdr_db'))} "
+                         f"| {_fmt(v.get('si_sdr_improvement_db'))} |")
 
 
 def render_markdown(r: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ import pytest
 from echoes import evaluate, metrics
 from echoes.bench import synthetic_piano
 from echoes.evaluate import PAPER_CLAIMS, run
+from echoes.oracle import ORACLES
 
 
 def test_quick_evaluation_writes_every_section(tmp_path: Path) -> None:
@@ -24,6 +25,10 @@ def test_quick_evaluation_writes_every_section(tmp_path: Path) -> None:
             assert all(k in v for k in ("snr_db", "si_sdr_db", "mae", "stft_l1", "mag_snr_db"))
         assert methods["do-nothing"]["si_sdr_improvement_db"] == 0.0
         assert "visqol_moslqo" in methods["default"]
+        oracles = data["denoise"]["protocols"][proto]["oracles"]
+        assert list(oracles) == list(ORACLES)
+        # the ceiling of noisy-phase masking lies above the input on every protocol
+        assert oracles["oracle phase-sensitive mask"]["snr_db"] > methods["do-nothing"]["snr_db"] + 3.0
         if metrics.visqol_available():
             assert all(1.0 <= v["visqol_moslqo"] <= 5.0 for v in methods.values())
     c = data["classifier"]
@@ -34,6 +39,7 @@ def test_quick_evaluation_writes_every_section(tmp_path: Path) -> None:
     md = (tmp_path / "results.md").read_text()
     assert "Quick run" in md and "21.21" in md and "99.92" in md
     assert "ViSQOL MOS-LQO" in md
+    assert "| oracle phase-sensitive mask |" in md
     for png in res["plots"]:
         assert (tmp_path / png).stat().st_size > 1000
 
