@@ -327,7 +327,8 @@ def train(
 
     ``model_kwargs`` sizes the default model (:class:`echoes.models.complex_unet.ComplexUNet`'s
     arguments); with ``init`` the sizes of the starting checkpoint are kept, except ``taps``,
-    which grows the checkpoint's deep filter (:meth:`ComplexUNet.with_taps`). ``select``: the
+    which grows the checkpoint's deep filter (:meth:`ComplexUNet.with_taps`), and ``dilations``,
+    which deepens its temporal bottleneck (:meth:`ComplexUNet.with_dilations`). ``select``: the
     state kept is the best by mean validation SNR of both protocols (``"mean"``) or by the
     0 dB white-noise SNR alone (``"paper"``, for studies of that protocol). ``pitch_cents``:
     each training clip is first played up to that many cents higher or lower (uniform; by
@@ -384,6 +385,11 @@ def train(
         if grow and grow != getattr(net0, "taps", grow):
             log.info("%s: deep filter grown from %d to %d taps (new taps start at zero)", m, net0.taps, grow)
             net0 = net0.with_taps(int(grow))
+        deeper = (model_kwargs or {}).get("dilations") if m == "default" else None
+        if deeper and list(deeper) != net0.kwargs["dilations"]:
+            log.info("%s: temporal bottleneck grown from dilations %s to %s (new blocks start at zero)",
+                     m, net0.kwargs["dilations"], list(deeper))
+            net0 = net0.with_dilations(deeper)
         nets[m] = net0.to(dev).train()  # the checkpoint's own sizes (taps grown if asked)
         tr0 = cfg0.get("training", {})
         prev_total = tr0.get("total_steps") or (tr0.get("steps") or 0) + ((tr0.get("init") or {}).get("steps") or 0)
@@ -518,6 +524,9 @@ def register(sub) -> None:
     p.add_argument("--taps", type=int, default=None,
                    help="default model: frames of the deep filter (odd; default 3); with --init, "
                         "grows the checkpoint's filter, the new taps starting at zero")
+    p.add_argument("--dilations", type=int, nargs="+", default=None, metavar="D",
+                   help="default model: dilations of the temporal bottleneck (default 1 2 4 8 1); with --init, "
+                        "must begin with the checkpoint's and grows it, the new blocks starting at zero")
     p.add_argument("--select", default="mean", choices=["mean", "paper"],
                    help="keep the best state by mean validation SNR (default) or by the 0 dB white-noise SNR alone")
     p.add_argument("--pitch-cents", type=float, default=0.0,
@@ -544,5 +553,5 @@ def _main(args: argparse.Namespace) -> int:
           limit_clips=args.limit_clips, init=args.init, lr_paper=args.lr_paper, half=not args.float32, mix=mix,
           select=args.select, pitch_cents=args.pitch_cents, noise_split=args.noise_split,
           model_kwargs={k: v for k, v in (("channels", args.channels), ("bottleneck", args.bottleneck),
-                                          ("taps", args.taps)) if v} or None)
+                                          ("taps", args.taps), ("dilations", args.dilations)) if v} or None)
     return 0

@@ -119,6 +119,29 @@ def test_unet_with_more_taps_computes_the_same_function_then_can_change_it():
         m.with_taps(4)
 
 
+
+def test_unet_with_a_deeper_bottleneck_computes_the_same_function_then_learns():
+    """Deepening the temporal bottleneck keeps the output exactly; the new blocks get gradients
+    (so training can use them); dilations that do not begin with the current ones are refused."""
+    g = torch.Generator().manual_seed(2)
+    m = ComplexUNet(channels=[4, 6, 8, 10], bottleneck=16).eval()
+    with torch.no_grad():
+        for prm in m.parameters():
+            prm.add_(0.05 * torch.randn(prm.shape, generator=g))
+    X = torch.randn(1, 1025, 40, dtype=torch.complex64, generator=g)
+    d = m.with_dilations([1, 2, 4, 8, 1, 16, 1])
+    assert d.kwargs["dilations"] == [1, 2, 4, 8, 1, 16, 1] and len(d.tcn) == 7
+    with torch.no_grad():
+        assert torch.allclose(m(X), d.eval()(X), atol=1e-6, rtol=0)
+    d.train()
+    d(X).abs().pow(2).mean().backward()
+    for i in (5, 6):
+        assert d.tcn[i].weight.grad is not None and d.tcn[i].weight.grad.abs().max() > 0
+    with pytest.raises(ValueError):
+        m.with_dilations([1, 2, 4])
+    with pytest.raises(ValueError):
+        m.with_dilations([2, 2, 4, 8, 1, 16])
+
 # -- the inference API -----------------------------------------------------------------------
 
 

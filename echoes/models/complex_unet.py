@@ -179,6 +179,25 @@ class ComplexUNet(nn.Module):
         new.load_state_dict(state)
         return new
 
+    def with_dilations(self, dilations: tuple[int, ...] | list[int]) -> "ComplexUNet":
+        """A copy with a deeper temporal bottleneck that computes the same function: ``dilations``
+        must begin with the current ones; each new residual block (``z + leaky(conv(z))``) starts
+        with zero weights and bias, so it adds nothing until trained. For fine-tuning a trained
+        model into a longer temporal context (kernel 3: each block of dilation ``d`` widens the
+        receptive field by ``2 d`` frames)."""
+        dilations = [int(d) for d in dilations]
+        old = self.kwargs["dilations"]
+        if dilations[: len(old)] != old or len(dilations) < len(old) or min(dilations) < 1:
+            raise ValueError(f"dilations must begin with {old} (all >= 1), got {dilations}")
+        new = ComplexUNet(**dict(self.kwargs, dilations=dilations)).to(next(self.parameters()).device)
+        state = dict(new.state_dict())
+        state.update(self.state_dict())
+        for i in range(len(old), len(dilations)):
+            state[f"tcn.{i}.weight"] = torch.zeros_like(state[f"tcn.{i}.weight"])
+            state[f"tcn.{i}.bias"] = torch.zeros_like(state[f"tcn.{i}.bias"])
+        new.load_state_dict(state)
+        return new
+
     def macs_per_frame(self) -> int:
         """Multiply-accumulates per STFT frame (convolutions only)."""
         total = 0
