@@ -97,14 +97,21 @@ def test_unet_subpixel_and_channels_last_layout_match_the_plain_reshape():
         assert prm.grad is not None and torch.isfinite(prm.grad).all() and prm.grad.abs().max() > 0, name
 
 
-def test_unet_with_more_taps_computes_the_same_function_then_can_change_it():
-    """Growing the deep filter (for fine-tuning) keeps the output exactly; the new outer taps
-    are real parameters (a change to them changes the output); shrinking is refused."""
-    g = torch.Generator().manual_seed(1)
+def _perturbed_unet(seed: int) -> tuple[ComplexUNet, torch.Generator]:
+    """A small U-Net whose weights are moved off their initial values (so the last layer is not
+    the identity filter), and the generator that did it (for inputs)."""
+    g = torch.Generator().manual_seed(seed)
     m = ComplexUNet(channels=[4, 6, 8, 10], bottleneck=16).eval()
     with torch.no_grad():
         for prm in m.parameters():
             prm.add_(0.05 * torch.randn(prm.shape, generator=g))
+    return m, g
+
+
+def test_unet_with_more_taps_computes_the_same_function_then_can_change_it():
+    """Growing the deep filter (for fine-tuning) keeps the output exactly; the new outer taps
+    are real parameters (a change to them changes the output); shrinking is refused."""
+    m, g = _perturbed_unet(1)
     X = torch.randn(1, 1025, 20, dtype=torch.complex64, generator=g)
     m5 = m.with_taps(5).eval()
     assert m5.taps == 5 and m5.kwargs["taps"] == 5 and m5.filters(X).shape[1] == 10
@@ -123,11 +130,7 @@ def test_unet_with_more_taps_computes_the_same_function_then_can_change_it():
 def test_unet_with_a_deeper_bottleneck_computes_the_same_function_then_learns():
     """Deepening the temporal bottleneck keeps the output exactly; the new blocks get gradients
     (so training can use them); dilations that do not begin with the current ones are refused."""
-    g = torch.Generator().manual_seed(2)
-    m = ComplexUNet(channels=[4, 6, 8, 10], bottleneck=16).eval()
-    with torch.no_grad():
-        for prm in m.parameters():
-            prm.add_(0.05 * torch.randn(prm.shape, generator=g))
+    m, g = _perturbed_unet(2)
     X = torch.randn(1, 1025, 40, dtype=torch.complex64, generator=g)
     d = m.with_dilations([1, 2, 4, 8, 1, 16, 1])
     assert d.kwargs["dilations"] == [1, 2, 4, 8, 1, 16, 1] and len(d.tcn) == 7
