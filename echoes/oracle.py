@@ -41,7 +41,9 @@ ORACLES = (
 )
 
 
-def _masked(S: torch.Tensor, X: torch.Tensor) -> dict[str, torch.Tensor]:
+def masks(S: torch.Tensor, X: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The masked spectra of the first three :data:`ORACLES` from the clean STFT ``S`` and the
+    noisy ``X`` (complex, same shape, any grid)."""
     mag_x = X.abs()
     unit = torch.where(mag_x > 0, X / mag_x.clamp_min(1e-30), torch.ones_like(X))  # noisy phase
     mag_s = S.abs()
@@ -70,17 +72,13 @@ def oracle_estimates(clean: np.ndarray, noisy: np.ndarray, sample_rate: int) -> 
     ci = resample(c, sr, inner) if sr != inner else c
     xi = resample(x, sr, inner) if sr != inner else x
     n = ci.shape[-1]
-    grids = {"": PAPER_STFT,
-             ", n_fft 8192": STFTConfig(sample_rate=inner, n_fft=8192, hop_length=2048, win_length=8192)}
-    out: dict[str, np.ndarray] = {}
+    fine = STFTConfig(sample_rate=inner, n_fft=8192, hop_length=2048, win_length=8192)
     with torch.no_grad():
         tc, tx = torch.from_numpy(np.ascontiguousarray(ci)), torch.from_numpy(np.ascontiguousarray(xi))
-        for suffix, cfg in grids.items():
-            est = _masked(stft(tc, cfg), stft(tx, cfg))
-            for name, Y in est.items():
-                key = name + suffix
-                if key in ORACLES:
-                    out[key] = istft(Y, cfg, length=n).numpy()
+        out = {k: istft(Y, PAPER_STFT, length=n).numpy()
+               for k, Y in masks(stft(tc, PAPER_STFT), stft(tx, PAPER_STFT)).items()}
+        psm_fine = masks(stft(tc, fine), stft(tx, fine))["oracle phase-sensitive mask"]
+        out["oracle phase-sensitive mask, n_fft 8192"] = istft(psm_fine, fine, length=n).numpy()
     result = {}
     for key in ORACLES:
         y = out[key]

@@ -26,6 +26,7 @@ from echoes import corpus as C
 from echoes import train_denoiser as T
 from echoes.checkpoint import load_model
 from echoes.metrics import snr_db
+from echoes.oracle import masks
 from echoes.spectral import PAPER_STFT, istft, stft
 
 
@@ -51,13 +52,13 @@ def main() -> None:
     with torch.inference_mode():
         y = torch.cat([net.enhance(torch.from_numpy(vx[b:b + 8])) for b in range(0, len(vx), 8)])
     Y, S, X = stft(y, PAPER_STFT), stft(torch.from_numpy(vt), PAPER_STFT), stft(torch.from_numpy(vx), PAPER_STFT)
-    psm = ((S * X.conj()).real / X.abs().clamp_min(1e-12)).clamp_min(0.0)
+    oracle = masks(S, X)
     rows = {
         "model": Y,
         "model magnitude, clean phase": Y.abs() * _unit(S),
         "clean magnitude, model phase": S.abs() * _unit(Y),
-        "clean magnitude, noisy phase": S.abs() * _unit(X),
-        "oracle phase-sensitive mask": psm * _unit(X),
+        "clean magnitude, noisy phase": oracle["oracle magnitude, noisy phase"],
+        "oracle phase-sensitive mask": oracle["oracle phase-sensitive mask"],
     }
     print(f"{len(vx)} val rows ({len(vx[0::2])} at 0 dB white noise, {len(vx[1::2])} gramophone), "
           f"weights {a.weights}")
