@@ -69,8 +69,7 @@ def oracle_estimates(clean: np.ndarray, noisy: np.ndarray, sample_rate: int) -> 
         raise ParameterError(f"clean and noisy must be non-empty (samples,) arrays of one length, "
                              f"got {c.shape} and {x.shape}")
     sr, inner = int(sample_rate), PAPER_STFT.sample_rate
-    ci = resample(c, sr, inner) if sr != inner else c
-    xi = resample(x, sr, inner) if sr != inner else x
+    ci, xi = resample(c, sr, inner), resample(x, sr, inner)  # no-ops at the internal rate
     n = ci.shape[-1]
     fine = STFTConfig(sample_rate=inner, n_fft=8192, hop_length=2048, win_length=8192)
     with torch.no_grad():
@@ -79,10 +78,4 @@ def oracle_estimates(clean: np.ndarray, noisy: np.ndarray, sample_rate: int) -> 
                for k, Y in masks(stft(tc, PAPER_STFT), stft(tx, PAPER_STFT)).items()}
         psm_fine = masks(stft(tc, fine), stft(tx, fine))["oracle phase-sensitive mask"]
         out["oracle phase-sensitive mask, n_fft 8192"] = istft(psm_fine, fine, length=n).numpy()
-    result = {}
-    for key in ORACLES:
-        y = out[key]
-        if sr != inner:
-            y = fit_length(resample(y, inner, sr), c.shape[-1])
-        result[key] = y.astype(np.float32)
-    return result
+    return {key: fit_length(resample(out[key], inner, sr), c.shape[-1]) for key in ORACLES}

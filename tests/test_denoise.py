@@ -126,7 +126,6 @@ def test_unet_with_more_taps_computes_the_same_function_then_can_change_it():
         m.with_taps(4)
 
 
-
 def test_unet_with_a_deeper_bottleneck_computes_the_same_function_then_learns():
     """Deepening the temporal bottleneck keeps the output exactly; the new blocks get gradients
     (so training can use them); dilations that do not begin with the current ones are refused."""
@@ -144,6 +143,7 @@ def test_unet_with_a_deeper_bottleneck_computes_the_same_function_then_learns():
         m.with_dilations([1, 2, 4])
     with pytest.raises(ValueError):
         m.with_dilations([2, 2, 4, 8, 1, 16])
+
 
 # -- the inference API -----------------------------------------------------------------------
 
