@@ -20,10 +20,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from echoes import audio as eaudio
+from echoes.core import audio as eaudio
 from echoes import plots
 from echoes.api import Restorer, RestoreOptions, tag_file
-from echoes.eq import CURVES
+from echoes.restore.archivist.eq import CURVES
 from echoes.errors import EchoesError
 
 log = logging.getLogger("echoes.app")

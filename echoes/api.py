@@ -33,10 +33,10 @@ import numpy as np
 import soundfile as sf
 
 from echoes import __version__
-from echoes import audio as eaudio
+from echoes.core import audio as eaudio
 from echoes.errors import OutputPathError, ParameterError
-from echoes.hub import resolve_weights, verify_folder
-from echoes.speed import parse_speed
+from echoes.core.hub import resolve_weights, verify_folder
+from echoes.restore.archivist.tuning import parse_speed
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +62,18 @@ class RestoreOptions:
     inpaint : ``auto`` (detect gaps and fill them) or ``never``.
     gaps : user gaps in seconds, ``"1.20-1.25,3.00-3.10"``; added to the detected ones, or
         replacing them when ``gaps_replace`` is true.
-    gap_sensitivity : 0..1, higher finds fainter gaps (see :func:`echoes.inpaint.detect_gaps`).
+    gap_sensitivity : 0..1, higher finds fainter gaps (see :func:`echoes.restore.gaps.inpaint.detect_gaps`).
     model : de-noiser, ``default`` (phase-aware) or ``paper`` (the paper's autoencoder).
     strength : 0..1 dry/wet of de-noising: 0 gives the input, 1 the model's output.
     ramp_ms : length of the fades where de-noising starts and stops, in milliseconds.
-    inpaint_method : ``auto`` or one method of :data:`echoes.inpaint.METHODS`.
+    inpaint_method : ``auto`` or one method of :data:`echoes.restore.gaps.inpaint.METHODS`.
     channels : ``keep`` (default: restore every channel, layout kept), ``mono``, ``left``,
-        ``right`` or ``best`` (the cleaner channel, or a blend); see :mod:`echoes.channels`.
+        ``right`` or ``best`` (the cleaner channel, or a blend); see :mod:`echoes.restore.archivist.channels`.
     speed : ``None``/``"none"`` (default: nothing), ``"estimate"`` (report the speed error
         from the piano's tuning), ``"auto"`` (estimate and correct) or a ratio (playback /
         recording speed) to correct; correcting changes the length by that ratio. See
-        :mod:`echoes.speed`.
-    eq : playback recording curve, ``flat`` (default: none) or a preset of :mod:`echoes.eq`.
+        :mod:`echoes.restore.archivist.tuning`.
+    eq : playback recording curve, ``flat`` (default: none) or a preset of :mod:`echoes.restore.archivist.eq`.
     """
 
     denoise: str = "auto"
@@ -102,8 +102,8 @@ class RestoreOptions:
             raise ParameterError(f"gap sensitivity must be between 0 and 1, not {self.gap_sensitivity}")
         if not 0.0 <= float(self.ramp_ms) <= 1000.0:
             raise ParameterError(f"ramp must be between 0 and 1000 ms, not {self.ramp_ms}")
-        from echoes.channels import CHANNEL_MODES
-        from echoes.eq import get_curve
+        from echoes.restore.archivist.channels import CHANNEL_MODES
+        from echoes.restore.archivist.eq import get_curve
 
         if self.channels not in CHANNEL_MODES:
             raise ParameterError(f"--channels must be one of {', '.join(CHANNEL_MODES)}, not '{self.channels}'")
@@ -161,7 +161,7 @@ class Restorer:
     Parameters
     ----------
     weights : weights source (``None``: ``ECHOES_WEIGHTS`` or the bundled folder; a folder;
-        ``hf://owner/repo@revision``). See :mod:`echoes.hub`.
+        ``hf://owner/repo@revision``). See :mod:`echoes.core.hub`.
     device : ``cpu`` or ``cuda``.
     """
 
@@ -183,14 +183,14 @@ class Restorer:
     @property
     def classifier(self):
         if self._classifier is None:
-            from echoes.classify import Classifier
+            from echoes.restore.classify import Classifier
 
             self._classifier = Classifier.load(self.weights_dir, device=self.device)
         return self._classifier
 
     def denoiser(self, model: str = "default"):
         if model not in self._denoisers:
-            from echoes.denoise import Denoiser
+            from echoes.restore.denoise import Denoiser
 
             self._denoisers[model] = Denoiser.load(model, self.weights_dir, device=self.device)
         return self._denoisers[model]
@@ -199,7 +199,7 @@ class Restorer:
         """Load the classifier and the default de-noiser and compile the inpainting kernels,
         so that a first request does not wait for them (the app runs this in the background
         at start)."""
-        from echoes import inpaint
+        from echoes.restore.gaps import inpaint
 
         _ = self.classifier
         self.denoiser("default")
@@ -237,7 +237,7 @@ class Restorer:
     ) -> RestoreResult:
         """Restore one array; see the module docstring. Returns audio, what was removed, a report.
 
-        ``user_gaps`` (:class:`echoes.inpaint.Gap` list, samples of this array) replaces the
+        ``user_gaps`` (:class:`echoes.restore.gaps.inpaint.Gap` list, samples of this array) replaces the
         parsing of ``options.gaps`` (used for block-wise restoration of long files).
         """
         opts = (options or RestoreOptions()).validate()
@@ -265,7 +265,7 @@ class Restorer:
         src = x2
         clicks_repaired = 0
         if verdict.clicks and opts.denoise != "never" and opts.strength > 0:
-            from echoes.declick import repair_clicks
+            from echoes.restore.declick import repair_clicks
 
             rep, clicks_repaired = repair_clicks(x2, sample_rate, verdict.clicks)
             src = x2 + np.float32(opts.strength) * (rep - x2) if opts.strength < 1 else rep
@@ -296,7 +296,7 @@ class Restorer:
         # 3. find and fill gaps (detected on the input, filled on the de-noised signal)
         t = time.perf_counter()
         gaps_report: list[dict] = []
-        from echoes import inpaint
+        from echoes.restore.gaps import inpaint
 
         if user_gaps is None:
             user_gaps = inpaint.parse_gaps(opts.gaps, sample_rate, n_samples=n) if opts.gaps else []
@@ -314,7 +314,7 @@ class Restorer:
         # 4. playback curve, then never clip
         restored = out
         if opts.eq != "flat":
-            from echoes.eq import apply_eq
+            from echoes.restore.archivist.eq import apply_eq
 
             out = apply_eq(out, sample_rate, opts.eq)
         peak = float(np.max(np.abs(out)))
@@ -407,13 +407,13 @@ class Restorer:
         out_ch = info.channels if opts.channels == "keep" else 1
         from dataclasses import replace
 
-        from echoes.eq import apply_eq
+        from echoes.restore.archivist.eq import apply_eq
 
         blk_opts = replace(opts, eq="flat")
         block, margin = int(BLOCK_S * sr), int(MARGIN_S * sr)
         starts = list(range(0, n, block))
         say = progress or (lambda f, d: None)
-        from echoes.inpaint import Gap, parse_gaps
+        from echoes.restore.gaps.inpaint import Gap, parse_gaps
 
         all_user = parse_gaps(opts.gaps, sr, n_samples=n) if opts.gaps else []
         segments: list[dict] = []
@@ -506,9 +506,9 @@ class Restorer:
 
 def _prepare(x: np.ndarray, sample_rate: int, opts: RestoreOptions) -> tuple[np.ndarray, dict]:
     """Channel selection and speed estimate/correction before restoration; says what was done."""
-    from echoes.channels import select_channels
-    from echoes.eq import get_curve
-    from echoes.speed import correct_speed, estimate_speed, parse_speed
+    from echoes.restore.archivist.channels import select_channels
+    from echoes.restore.archivist.eq import get_curve
+    from echoes.restore.archivist.tuning import correct_speed, estimate_speed, parse_speed
 
     x, ch_info = select_channels(x, sample_rate, opts.channels)
     sp = parse_speed(opts.speed)

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from echoes.audio import to_mono
+from echoes.core.audio import to_mono
 
 #: Plot spectrograms up to this frequency (Hz) at most; historic recordings hold little above.
 MAX_PLOT_HZ = 11_025

@@ -21,7 +21,7 @@ which cost the same to run; with those the default is ``--denoise always`` so th
 goes through the de-noiser (the slowest case), since an untrained classifier's verdicts mean
 nothing.
 
-``--restorer FILE.py:attr`` swaps in another restorer (the hook of :mod:`echoes.batch`), e.g. to
+``--restorer FILE.py:attr`` swaps in another restorer (the hook of :mod:`echoes.batch.run`), e.g. to
 check the script without weights. Throughput on a machine whose cores are shared with other work
 is lower and noisier than on an idle one; the JSON records the load average before each run.
 """
@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 # Only light imports at the top: spawned workers re-run this file's top level, and numpy or torch
 # loaded here would start before the workers pin their thread counts.
-from echoes.batch import read_manifest, run_batch  # noqa: E402
+from echoes.batch.run import read_manifest, run_batch  # noqa: E402
 
 EXAMPLES = {
     "clean": ROOT / "examples" / "clean_bach_prelude_c.flac",
@@ -58,7 +58,7 @@ def build_archive(root: Path, *, files: int, seconds: float) -> float:
     """Write ``files`` clips into ``root`` (nested folders); returns the total audio seconds."""
     import numpy as np
 
-    from echoes import audio
+    from echoes.core import audio
 
     total = 0.0
     kinds = list(EXAMPLES)
@@ -80,7 +80,7 @@ def untrained_weights(folder: Path) -> Path:
     """The three models' architectures, randomly initialised with seed 0."""
     import torch
 
-    from echoes.checkpoint import save_model
+    from echoes.core.checkpoint import save_model
     from echoes.models.autoencoder import PaperCAE
     from echoes.models.classifier import SpectrogramCNN
     from echoes.models.complex_unet import ComplexUNet

@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     import torch
 
-    from echoes.classify import Classifier
+    from echoes.restore.classify import Classifier
     from echoes.errors import WeightsError
 
     if args.threads:

@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from echoes.denoise import Denoiser
+from echoes.restore.denoise import Denoiser
 
 log = logging.getLogger("bench_denoise")
 

@@ -10,7 +10,7 @@ pair in use. ``--compare trend``: burg2 without its level-trend removal (``BURG2
 against it as shipped, and with a looser slope bound (120 dB/s).
 
 For each gap length, gaps are placed at random non-silent places in every render of the split
-(:func:`echoes.inpaint.place_gaps`, seeded), and each gap is filled alone, with the rest of the
+(:func:`echoes.restore.gaps.inpaint.place_gaps`, seeded), and each gap is filled alone, with the rest of the
 render as it was. Prints the mean gap SNR of each fill, the paired differences from the first
 (mean ± 95 % normal interval) and the milliseconds per gap. Use a development split (``train``
 or ``val``), never ``test``.
@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
-from echoes import audio as eaudio
-from echoes import corpus as ecorpus
-from echoes import inpaint as I
+from echoes.core import audio as eaudio
+from echoes.data import corpus as ecorpus
+from echoes.restore.gaps import inpaint as I
 
 
 def _with(**settings: float) -> Callable[[I._Ctx, int, int], np.ndarray]:

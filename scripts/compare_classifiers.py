@@ -2,11 +2,11 @@
 """Compare classifier weights on one common validation set (never the test split).
 
 Each candidate folder (``classifier.safetensors`` + ``.json``) is judged on the same examples
-of the ``val`` split, made by :class:`echoes.train_classifier.ExampleSet` (default preset
+of the ``val`` split, made by :class:`echoes.train.classifier.ExampleSet` (default preset
 weights and clean augmentations, seed ``--seed``), network alone, at the threshold stored in
 its config; plus the grey zone: hiss alone at fixed SNRs around the 30 dB line, share called
 noisy (under 30 dB the truth is noisy); and the threshold
-:func:`echoes.train_classifier.choose_threshold` would pick on this set. This is how a fine-tune is kept or dropped: it must
+:func:`echoes.train.classifier.choose_threshold` would pick on this set. This is how a fine-tune is kept or dropped: it must
 not call more clean windows noisy than the shipped weights and must make fewer errors.
 
     python scripts/compare_classifiers.py --data .devdata/pack weights OUT1 OUT2 [--device cuda]
@@ -46,9 +46,9 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     import torch
 
-    from echoes import train_classifier as T
-    from echoes.classify import Classifier
-    from echoes.degrade import default_noise_dir
+    from echoes.train import classifier as T
+    from echoes.restore.classify import Classifier
+    from echoes.data.degrade import default_noise_dir
 
     _, clips, _ = T.load_clips(args.data, "val")
     noise_dir = args.noise_dir or default_noise_dir(Path(args.data))

@@ -2,14 +2,14 @@
 
 Every val-split clip of the corpus above -50 dBFS (the validation piano's, which no training
 sees, and the training pianos' val pieces) becomes one example of
-:func:`echoes.train_denoiser.validation_set` (seed 99): even rows 0 dB white noise, odd rows
+:func:`echoes.train.denoiser.validation_set` (seed 99): even rows 0 dB white noise, odd rows
 the gramophone chain with the recorded noise of ``--noise-split``: by default ``dev``, the last
 fifth of each training noise clip, which a run trained with ``--noise-split fit`` never heard
 (weights trained on whole clips, like the shipped ones, have heard it: the check then leans
 their way). Prints, per weights folder, the mean output
 SNR per protocol and piano, then each folder's paired difference from the first one (mean and
 95 % bootstrap interval resampling whole pieces); with ``--visqol`` the same for ViSQOL MOS-LQO
-(:func:`echoes.metrics.visqol_moslqo`, about 0.3 s a clip).
+(:func:`echoes.core.metrics.visqol_moslqo`, about 0.3 s a clip).
 
     python scripts/compare_denoisers.py --corpus data/corpus --noise-dir ../shared/data/noise [--visqol] weights OTHER [...]
 """
@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import torch
 
-from echoes import corpus as C
-from echoes import train_denoiser as T
-from echoes.checkpoint import load_model
-from echoes.metrics import snr_db, visqol_moslqo
+from echoes.data import corpus as C
+from echoes.train import denoiser as T
+from echoes.core.checkpoint import load_model
+from echoes.core.metrics import snr_db, visqol_moslqo
 
 
 def main() -> None:

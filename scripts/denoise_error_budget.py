@@ -4,7 +4,7 @@ The val-split examples of ``scripts/compare_denoisers.py`` (seed 99: even rows 0
 at 22,050 Hz, odd rows the gramophone chain with the ``dev`` part of the training noise clips).
 The model's output is analysed again on the paper's grid (its STFT as the waveform really has
 it), and its magnitude and phase are swapped one at a time for the clean signal's, beside the
-noisy phase and the oracle phase-sensitive mask (:mod:`echoes.oracle`). Prints mean output SNR
+noisy phase and the oracle phase-sensitive mask (:mod:`echoes.eval.oracle`). Prints mean output SNR
 (dB) per protocol, and the phase error (radians, weighted by the clean signal's energy per
 bin) of the noisy input and of the model, overall and by the bin's own SNR.
 
@@ -22,12 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import torch
 
-from echoes import corpus as C
-from echoes import train_denoiser as T
-from echoes.checkpoint import load_model
-from echoes.metrics import snr_db
-from echoes.oracle import masks
-from echoes.spectral import PAPER_STFT, istft, stft
+from echoes.data import corpus as C
+from echoes.train import denoiser as T
+from echoes.core.checkpoint import load_model
+from echoes.core.metrics import snr_db
+from echoes.eval.oracle import masks
+from echoes.core.spectral import PAPER_STFT, istft, stft
 
 
 def _unit(Z: torch.Tensor) -> torch.Tensor:

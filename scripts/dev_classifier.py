@@ -2,7 +2,7 @@
 """Choose among classifier weights on development data, never the test split.
 
 Each candidate folder is scored exactly as ``echoes evaluate`` scores the shipped weights
-(:func:`echoes.evaluate.eval_classifier`: every 5-s clip with music, each clean as is, 30 dB
+(:func:`echoes.eval.evaluate.eval_classifier`: every 5-s clip with music, each clean as is, 30 dB
 quieter and through Ogg Vorbis, and once through every preset; the full verdict, network plus
 the dropout and click searches), but on the corpus's ``val`` split, twice:
 
@@ -18,10 +18,10 @@ fewer errors overall.
 ``--thresholds T ...`` scores every candidate at each decision threshold instead of its own:
 the network's p_noisy and the dropout and click searches are recorded once per window (the
 searches on every window), and the verdict at ``T`` is "p_noisy >= T or a search found
-something", exactly what :class:`echoes.classify.Classifier` decides at threshold ``T``.
+something", exactly what :class:`echoes.restore.classify.Classifier` decides at threshold ``T``.
 ``--augment K`` adds a clean-only check by the network alone: each clip at 22,050 Hz, as
 is, 30 dB quieter and through ``K`` draws of the training's clean augmentations
-(:func:`echoes.train_classifier.augment_clean`: reverb, quiet passages, silence, a noise floor
+(:func:`echoes.train.classifier.augment_clean`: reverb, quiet passages, silence, a noise floor
 far under the 30 dB line, wow, soft clipping, codecs; seeded per clip), counted as clean
 windows called noisy at each threshold.
 
@@ -50,7 +50,7 @@ _G: dict = {}
 
 
 def _clips(corpus: str, pianos: list[str]) -> tuple[list, list[str]]:
-    from echoes import corpus as C
+    from echoes.data import corpus as C
 
     got = [(cid, x) for cid, x, meta in C.iter_clips(corpus, "val", sample_rate=SR, seconds=5.0, min_rms_dbfs=-50.0)
            if meta["piano"] in pianos]
@@ -67,7 +67,7 @@ def _init(sets: dict) -> None:
 def _job(job: tuple[str, str, str, int, str | None]) -> tuple[str, str, str, dict]:
     """``mode``: "verdict" (the candidate's own threshold), "sweep" (windows recorded for any
     threshold) or "augment" (the clean-augmentation check; ``n`` draws instead of a seed)."""
-    from echoes.evaluate import eval_classifier
+    from echoes.eval.evaluate import eval_classifier
 
     weights, which, mode, n, noise_dir = job
     clips, ids = _G[which]
@@ -83,9 +83,9 @@ def _augmented_p(weights: str, clips: list, k: int) -> list[float]:
     the clean augmentations (seeded by the clip's index)."""
     import numpy as np
 
-    from echoes.audio import resample
-    from echoes.classify import Classifier
-    from echoes.train_classifier import augment_clean
+    from echoes.core.audio import resample
+    from echoes.restore.classify import Classifier
+    from echoes.train.classifier import augment_clean
 
     clf = Classifier.load(weights)
     ps = []
@@ -133,7 +133,7 @@ def main(argv=None) -> int:
         ap.error("--augment needs --thresholds")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("echoes").setLevel(logging.WARNING)  # one line per window otherwise
-    from echoes import corpus as C
+    from echoes.data import corpus as C
 
     man = C.load_manifest(args.corpus)
     train, val = C.pianos_playing(man, None), C.pianos_playing(man, "val")

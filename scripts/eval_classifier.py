@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Measure the noisy/clean classifier on data it never saw, and print/save the figures.
 
-Tests (each 5-s corpus clip is one window; labels from :func:`echoes.degrade.is_noisy`):
+Tests (each 5-s corpus clip is one window; labels from :func:`echoes.data.degrade.is_noisy`):
 
 1. **main**: the corpus ``test`` split (pieces never trained on), training pianos, noise
    clips of the ``train`` noise split. Per clip: ``--clean-variants`` clean windows (the first
@@ -40,9 +40,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from echoes import degrade as D  # noqa: E402
-from echoes import train_classifier as T  # noqa: E402
-from echoes.classify import Classifier  # noqa: E402
+from echoes.data import degrade as D  # noqa: E402
+from echoes.train import classifier as T  # noqa: E402
+from echoes.restore.classify import Classifier  # noqa: E402
 
 log = logging.getLogger("eval_classifier")
 
@@ -137,8 +137,8 @@ def snr_sweep(clf, clips, *, seed, workers, snrs=(10, 20, 25, 28, 32, 35, 40, 50
 
 
 def recordings(clf, corpus, *, split, pianos, noise_dir, seed, max_seconds=90.0):
-    from echoes import audio as A
-    from echoes import corpus as C
+    from echoes.core import audio as A
+    from echoes.data import corpus as C
 
     res = []
     for r in C.list_renders(corpus, split):
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
                     help="results of earlier runs (e.g. on another machine) to merge in before reporting")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from echoes import corpus as C
+    from echoes.data import corpus as C
 
     clf = Classifier.load(args.weights, device=args.device)
     noise_dir = args.noise_dir
@@ -232,7 +232,7 @@ def main(argv=None) -> int:
     Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     print(report(results))
     if args.write_metrics:
-        from echoes.classify import default_weights_dir
+        from echoes.core.hub import bundled_weights as default_weights_dir
 
         folder = Path(args.weights) if args.weights else default_weights_dir()
         js = folder / "classifier.json"

@@ -10,21 +10,21 @@ split. Protocols, each clip seeded by its index:
 
 * ``paper``: white Gaussian noise at 0 dB SNR added at 44.1 kHz (so it covers 0 to 22 kHz;
   about half of it lies above the models' 11 kHz band). Reference: the clean clip.
-* ``gramophone``: :func:`echoes.degrade.degrade` with the ``gramophone`` preset and the
+* ``gramophone``: :func:`echoes.data.degrade.degrade` with the ``gramophone`` preset and the
   *test* noise clips (``NOISE_SPLITS['test']``, never heard in training). Reference: the
   signal path (``info['reference']``: the music after the chain's band-limiting and wow, the
   thing a de-noiser can give back). Draws whose chain soft-clipped (no exact reference) are
   replaced by the next seed.
 
-Metrics (:mod:`echoes.metrics`, all against the reference at 44.1 kHz): waveform SNR, SI-SDR,
+Metrics (:mod:`echoes.core.metrics`, all against the reference at 44.1 kHz): waveform SNR, SI-SDR,
 MAE, the paper's STFT L1 loss, ViSQOL v3 MOS-LQO (``--visqol``; PyPI ``visqol-python``, audio
 mode, signals resampled to 48 kHz and scaled so that the reference peaks at -1 dBFS:
-:func:`echoes.metrics.visqol_moslqo`, as in ``echoes evaluate``), and speed as the realtime factor on this machine for
+:func:`echoes.core.metrics.visqol_moslqo`, as in ``echoes evaluate``), and speed as the realtime factor on this machine for
 these 5-s clips one at a time: audio seconds per wall second (depends on the load of the shared
 CPU, printed below the table) and per CPU-second of this process (with ``--threads 1``, what
 one idle core gives). ``noisereduce`` runs with its defaults (non-stationary gating) and with
 ``stationary=True``. Rows also give the default model with the input's band above 11 kHz kept at
--20 dB and at 0 dB instead of dropped (see :mod:`echoes.denoise`).
+-20 dB and at 0 dB instead of dropped (see :mod:`echoes.restore.denoise`).
 """
 
 from __future__ import annotations
@@ -41,15 +41,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from echoes import degrade as D
-from echoes.audio import fit_length, resample
-from echoes.metrics import all_metrics
+from echoes.data import degrade as D
+from echoes.core.audio import fit_length, resample
+from echoes.core.metrics import all_metrics
 
 log = logging.getLogger("eval_denoise")
 
 
 def test_clips(corpus: str, count: int, rate: int) -> list[tuple[str, np.ndarray, dict]]:
-    from echoes.corpus import iter_clips
+    from echoes.data.corpus import iter_clips
 
     allc = list(iter_clips(corpus, "test", sample_rate=rate, seconds=5.0, min_rms_dbfs=-40.0))
     if not allc:
@@ -98,13 +98,13 @@ def main(argv: list[str] | None = None) -> int:
 
     import noisereduce as nr
 
-    from echoes.denoise import Denoiser
+    from echoes.restore.denoise import Denoiser
 
     den = Denoiser.load("default", a.weights)
     cae = Denoiser.load("paper", a.weights)
     visqol = None
     if a.visqol:
-        from echoes.metrics import visqol_available, visqol_moslqo
+        from echoes.core.metrics import visqol_available, visqol_moslqo
 
         if visqol_available():
             visqol = visqol_moslqo

@@ -3,7 +3,7 @@
 Renders a few public-domain piano pieces with fluidsynth when they are missing (music21
 corpus -> MIDI -> FluidR3 GM grand piano, 44.1 kHz) into ``--data`` (never the repository),
 adds the corpus test split when ``--corpus`` has a manifest, then runs
-:func:`echoes.inpaint.evaluate_inpainting` and a timing benchmark, writes JSON and prints a
+:func:`echoes.restore.gaps.inpaint.evaluate_inpainting` and a timing benchmark, writes JSON and prints a
 Markdown table.
 
     python scripts/eval_inpaint.py --set corpus --gaps-per-signal 3   # humanised, 3 pianos
@@ -31,8 +31,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from echoes import audio as eaudio  # noqa: E402
-from echoes import inpaint  # noqa: E402
+from echoes.core import audio as eaudio  # noqa: E402
+from echoes.restore.gaps import inpaint  # noqa: E402
 
 log = logging.getLogger("eval_inpaint")
 

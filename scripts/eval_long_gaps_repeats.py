@@ -4,7 +4,7 @@ A place counts as "music that repeats" when the clean piece's 2-second log-mel n
 (64 bands, 22.05 kHz, hop 512) correlates at or above ``--threshold`` with a patch at least
 3 s away in the same piece (the selection reads the clean signal; the methods see only the
 damaged one). Up to 4 such gaps per render and length (random non-silent places,
-:func:`echoes.inpaint.place_gaps`, seeded) are zeroed together and filled by each method;
+:func:`echoes.restore.gaps.inpaint.place_gaps`, seeded) are zeroed together and filled by each method;
 prints the mean gap SNR and which method ``auto`` used. Renders of the training pianos.
 
 With ``--oracle``, also the ceiling of transplanting: the passage (3 s or more away) that best
@@ -28,9 +28,9 @@ import librosa
 import numpy as np
 import scipy.signal
 
-from echoes import audio as eaudio
-from echoes import corpus as ecorpus
-from echoes import inpaint as I
+from echoes.core import audio as eaudio
+from echoes.data import corpus as ecorpus
+from echoes.restore.gaps import inpaint as I
 
 SR, FSR, HOP, HALF, EXCLUDE = 44100, 22050, 512, 43, 130  # HALF frames = 1 s, EXCLUDE = 3 s
 

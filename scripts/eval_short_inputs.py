@@ -2,10 +2,10 @@
 """How the classifier judges inputs shorter than its 5-s window (validation data only).
 
 Loud clips of the ``val`` split, clean and degraded (one example each, made as in training
-by :func:`echoes.train_classifier.make_example`), are cut to 1.5, 2.5, 3.5 and 4.5 s at a
+by :func:`echoes.train.classifier.make_example`), are cut to 1.5, 2.5, 3.5 and 4.5 s at a
 random place and judged as one window: at their own length (``native``, what
-:meth:`echoes.classify.Classifier.classify` does since the window rule of
-:data:`echoes.classify.MIN_FRAMES`), mirrored up to 5 s (``mirror``, the earlier rule) or
+:meth:`echoes.restore.classify.Classifier.classify` does since the window rule of
+:data:`echoes.restore.classify.MIN_FRAMES`), mirrored up to 5 s (``mirror``, the earlier rule) or
 looped up to 5 s with 10-ms crossfades (``loop``). Prints, per weights folder, rule and
 length, the clean cuts called noisy and the degraded cuts called clean at the stored threshold.
 
@@ -49,9 +49,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    from echoes import train_classifier as T
-    from echoes.classify import Classifier
-    from echoes.degrade import default_noise_dir
+    from echoes.train import classifier as T
+    from echoes.restore.classify import Classifier
+    from echoes.data.degrade import default_noise_dir
 
     _, clips, _ = T.load_clips(args.data, "val")
     noise_dir = args.noise_dir or default_noise_dir(Path(args.data))

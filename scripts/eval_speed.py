@@ -3,7 +3,7 @@
 Every clip of the corpus split (mono, ``--seconds`` long, quieter than -40 dBFS skipped) is
 resampled as if the disc were played at ``ratio`` times its recording speed (pitch up by
 ``1200*log2(ratio)`` cents), for ratios 76/78.26, 1, 80/78.26 and ``--random`` ratios drawn
-uniformly within ±45 cents; :func:`echoes.speed.estimate_speed` then estimates the offset.
+uniformly within ±45 cents; :func:`echoes.restore.archivist.tuning.estimate_speed` then estimates the offset.
 The error is estimated − true cents, wrapped to ±50 (the estimate is only known modulo a
 semitone). Prints the error figures and the share of clips within 10 cents.
 
@@ -20,8 +20,8 @@ import time
 import numpy as np
 import soxr
 
-from echoes.corpus import iter_clips
-from echoes.speed import NOMINAL_RPM, cents_from_ratio, estimate_speed
+from echoes.data.corpus import iter_clips
+from echoes.restore.archivist.tuning import NOMINAL_RPM, cents_from_ratio, estimate_speed
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--random", type=int, default=2, help="random ratios per clip (within ±45 cents)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--preset", default=None,
-                    help="also degrade each played clip with this echoes.degrade preset (e.g. gramophone)")
+                    help="also degrade each played clip with this echoes.data.degrade preset (e.g. gramophone)")
     ap.add_argument("--json", default=None, help="also write the per-case results here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
             # played r times too fast: r times fewer samples at the same rate
             y = soxr.resample(x, float(sr), float(sr) / r, quality="HQ").astype(np.float32)
             if args.preset:
-                from echoes.degrade import degrade
+                from echoes.data.degrade import degrade
 
                 y, _ = degrade(y, sr, preset=args.preset, seed=int(rng.integers(1 << 30)))
             est = estimate_speed(y, sr)

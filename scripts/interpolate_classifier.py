@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 def interpolate(a_dir: str, b_dir: str, alpha: float, out: str, threshold: float | None = None) -> Path:
     import torch
 
-    from echoes.checkpoint import load_model, save_model
+    from echoes.core.checkpoint import load_model, save_model
 
     if not 0.0 <= alpha <= 1.0:
         raise SystemExit(f"alpha must be in [0, 1], got {alpha}")

@@ -1,7 +1,7 @@
 """Make the app's example clips in examples/ (committed; all made by Echoes, free to ship).
 
 Public-domain scores from the music21 corpus, rendered with fluidsynth and the FluidR3 GM
-"Yamaha Grand Piano" (MIT), then degraded with :mod:`echoes.degrade`:
+"Yamaha Grand Piano" (MIT), then degraded with :mod:`echoes.data.degrade`:
 
 - ``clean_bach_prelude_c.flac``: Bach, Prelude in C (BWV 846), clean: Echoes leaves it alone;
 - ``worn78_joplin_maple_leaf.ogg``: Joplin, Maple Leaf Rag, through the ``gramophone`` preset;
@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from echoes import audio  # noqa: E402
-from echoes.degrade import degrade  # noqa: E402
+from echoes.core import audio  # noqa: E402
+from echoes.data.degrade import degrade  # noqa: E402
 
 SF2 = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 PIECES = {

@@ -3,7 +3,7 @@
     python scripts/quantize_weights.py SRC_DIR NAME OUT_DIR
 
 Loads ``SRC_DIR/NAME`` (checked against its sha256), and writes ``OUT_DIR/NAME`` with
-:func:`echoes.checkpoint.save_model` ``(quantize="int8")``, keeping the config's STFT settings,
+:func:`echoes.core.checkpoint.save_model` ``(quantize="int8")``, keeping the config's STFT settings,
 training record and metrics, and recording the source file's sha256 under
 ``training.quantized_from``. The shipped default de-noiser was made this way from its float16
 training output (9.4 MB -> 4.7 MB; mean validation SNR 18.538 -> 18.534 dB).
@@ -15,7 +15,7 @@ import argparse
 import logging
 import sys
 
-from echoes.checkpoint import load_model, save_model
+from echoes.core.checkpoint import load_model, save_model
 
 log = logging.getLogger("quantize_weights")
 

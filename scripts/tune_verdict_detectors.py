@@ -1,14 +1,14 @@
 """How the classifier verdict's two signal searches were set (development data, never ``test``
 but for the held-out piano's clean clips as negatives, as the earlier click tuning did).
 
-``--what clicks``: :func:`echoes.declick.find_clicks`' score and level. Positives: 5-s windows
+``--what clicks``: :func:`echoes.restore.declick.find_clicks`' score and level. Positives: 5-s windows
 of the corpus's ``val`` split and a seeded subset of ``train`` (two draws each) with 0.2 to 1
 clicks per second of the simulator's ``Clicks`` (0.1 to 3 ms, a tenth of the peak up).
 Negatives: the same clips and held-out-piano clips clean (as is, 30 dB quieter, Ogg Vorbis, and
 three draws of the training's clean augmentations). Prints, per (score, level), the share of
 clicky windows in which a click is found and the number of clean windows called clicky.
 
-``--what onsets``: :data:`echoes.gaps.ONSET_STEP`. Over every render of the corpus (clean),
+``--what onsets``: :data:`echoes.restore.gaps.detect.ONSET_STEP`. Over every render of the corpus (clean),
 the step ratio (RMS of the first 0.1 ms over the first 10 ms) of every natural onset out of
 digital silence inside a render, and of simulated cuts 5 to 150 ms into those notes.
 
@@ -35,7 +35,7 @@ _G: dict = {}
 
 
 def _clips(folder, split, piano=None, maxn=None, pianos=None):
-    from echoes import corpus as C
+    from echoes.data import corpus as C
 
     out = [(cid, x) for cid, x, meta in C.iter_clips(folder, split, sample_rate=SR, seconds=5.0, piano=piano,
                                                       min_rms_dbfs=-50.0)
@@ -47,11 +47,11 @@ def _clips(folder, split, piano=None, maxn=None, pianos=None):
 
 
 def _job(args):
-    from echoes import audio as eaudio
-    from echoes import declick as DC
-    from echoes import degrade as D
-    from echoes import evaluate as EV
-    from echoes import train_classifier as T
+    from echoes.core import audio as eaudio
+    from echoes.restore import declick as DC
+    from echoes.data import degrade as D
+    from echoes.eval import evaluate as EV
+    from echoes.train import classifier as T
 
     kind, cid, x, seed = args
     res = []
@@ -75,7 +75,7 @@ def _job(args):
 
 
 def tune_clicks(folder: str, workers: int, n_train: int) -> None:
-    from echoes import corpus as C
+    from echoes.data import corpus as C
 
     man = C.load_manifest(folder)
     held, train_pianos = C.pianos_playing(man, "test"), C.pianos_playing(man, None)
@@ -105,9 +105,9 @@ def tune_clicks(folder: str, workers: int, n_train: int) -> None:
 
 
 def onset_stats(folder: str) -> None:
-    from echoes import audio as eaudio
-    from echoes import corpus as C
-    from echoes import gaps as G
+    from echoes.core import audio as eaudio
+    from echoes.data import corpus as C
+    from echoes.restore.gaps import detect as G
 
     man = C.load_manifest(folder)
     rng = np.random.default_rng(0)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from echoes import audio
+from echoes.core import audio
 from echoes.api import Restorer, RestoreOptions, wet_curve
 from echoes.errors import OutputPathError, ParameterError
 
@@ -58,7 +58,7 @@ def test_clean_input_comes_back_bit_exact(restorer: Restorer, clean) -> None:
 
 
 def test_noisy_input_is_changed_and_improves(restorer: Restorer, clean) -> None:
-    from echoes.degrade import degrade
+    from echoes.data.degrade import degrade
 
     x, sr = clean
     noisy, info = degrade(x[0], sr, preset="hiss", seed=3)
@@ -82,7 +82,7 @@ def test_planted_gaps_are_found_and_filled(restorer: Restorer, clean) -> None:
     assert len(found) == 2
     # the 50 ms gap holds a note onset, where every AR method reaches only about 5 dB: the fill
     # must be real (zero-fill is 0 dB) and no more than 1 dB under Janssen's on the same gap
-    from echoes.inpaint import Gap, fill_gaps
+    from echoes.restore.gaps.inpaint import Gap, fill_gaps
 
     janssen, _ = fill_gaps(y, sr, [Gap(a, b, sr) for a, b in spans], method="janssen")
     for (a, b), (fa, fb) in zip(spans, found):

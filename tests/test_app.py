@@ -20,7 +20,7 @@ ARTIFACTS = Path(os.environ.get("ECHOES_TEST_ARTIFACTS", ROOT / "artifacts"))
 gr = pytest.importorskip("gradio")
 import app  # noqa: E402
 
-from echoes import audio  # noqa: E402
+from echoes.core import audio  # noqa: E402
 
 EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if p.suffix in (".flac", ".ogg", ".wav", ".mp3"))
 

@@ -15,10 +15,10 @@ import soxr
 from conftest import piano_tone
 
 from echoes.api import RestoreOptions, Restorer
-from echoes.channels import noise_floor_db, select_channels
-from echoes.eq import CURVES, apply_eq, response_db
+from echoes.restore.archivist.channels import noise_floor_db, select_channels
+from echoes.restore.archivist.eq import CURVES, apply_eq, response_db
 from echoes.errors import ParameterError
-from echoes.speed import cents_from_ratio, correct_speed, estimate_speed, parse_speed
+from echoes.restore.archivist.tuning import cents_from_ratio, correct_speed, estimate_speed, parse_speed
 
 ROOT = Path(__file__).resolve().parent.parent
 SR = 22050
@@ -44,9 +44,10 @@ def weights(tmp_path_factory) -> Path:
     tests never depend on the verdicts: they use denoise=always or never)."""
     import shutil
 
-    from echoes.checkpoint import save_model
-    from echoes.classify import Classifier, default_weights_dir
-    from echoes.spectral import PAPER_STFT
+    from echoes.core.checkpoint import save_model
+    from echoes.core.hub import bundled_weights as default_weights_dir
+    from echoes.restore.classify import Classifier
+    from echoes.core.spectral import PAPER_STFT
 
     d = tmp_path_factory.mktemp("weights")
     for f in default_weights_dir().glob("*"):

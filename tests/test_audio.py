@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from echoes import audio
+from echoes.core import audio
 from echoes.errors import (
     EmptyAudioError,
     NonFiniteError,

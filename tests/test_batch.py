@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from echoes import audio
-from echoes.batch import (
+from echoes.core import audio
+from echoes.batch.run import (
     LOCK_NAME,
     RESTORER_ENV,
     ManifestWriter,
@@ -337,7 +337,7 @@ def untrained_weights(folder: Path) -> Path:
     at the real cost, without trained weights."""
     import torch
 
-    from echoes.checkpoint import save_model
+    from echoes.core.checkpoint import save_model
     from echoes.models.autoencoder import PaperCAE
     from echoes.models.classifier import SpectrogramCNN
     from echoes.models.complex_unet import ComplexUNet

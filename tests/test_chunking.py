@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from echoes.chunking import overlap_add, plan
+from echoes.core.chunking import overlap_add, plan
 from echoes.errors import ParameterError
 
 

@@ -15,11 +15,12 @@ import soundfile as sf
 import torch
 
 from echoes import cli
-from echoes.checkpoint import save_model
-from echoes.classify import Classifier, ClassifierResult, Segment, default_weights_dir
+from echoes.core.checkpoint import save_model
+from echoes.core.hub import bundled_weights as default_weights_dir
+from echoes.restore.classify import Classifier, ClassifierResult, Segment
 from echoes.errors import NonFiniteError, ParameterError, TooShortError, WeightsError
 from echoes.models.classifier import CLASSES, SpectrogramCNN, features
-from echoes.spectral import PAPER_STFT
+from echoes.core.spectral import PAPER_STFT
 
 SR = 22050
 HAVE_WEIGHTS = (default_weights_dir() / "classifier.json").is_file()
@@ -142,7 +143,7 @@ def test_rates_channels_and_short_inputs(untrained):
 def test_short_inputs_are_one_window_of_their_own_length(untrained):
     """Under 5 s the input is judged as it is (no mirrored or looped padding up to 5 s); under
     0.35 s it is mirrored up to 16 frames."""
-    from echoes.classify import MIN_FRAMES
+    from echoes.restore.classify import MIN_FRAMES
 
     x = piece(3.0, seed=6)
     for n in (int(2.5 * SR), int(1.2 * SR)):
@@ -228,7 +229,7 @@ def test_cli_text_output(tmp_path, weights_dir, capsys):
 
 
 def test_examples_are_deterministic_and_labelled():
-    from echoes import train_classifier as T
+    from echoes.train import classifier as T
 
     clips = np.stack([piece(seed=12), piece(seed=13)])
     ds = T.ExampleSet(clips, seed=3, n_examples=8, noise_dir=None)
@@ -246,7 +247,7 @@ def test_examples_are_deterministic_and_labelled():
 
 
 def test_preset_weights_steer_the_degraded_examples():
-    from echoes import train_classifier as T
+    from echoes.train import classifier as T
     from echoes.errors import ParameterError
 
     w = T.parse_preset_weights("clicks=1,paper=0,gramophone=0,hiss=0,gaps=0,mild=0")
@@ -263,8 +264,8 @@ def test_preset_weights_steer_the_degraded_examples():
 
 
 def test_clean_augmentations_stay_clean_by_definition():
-    from echoes import degrade as D
-    from echoes import train_classifier as T
+    from echoes.data import degrade as D
+    from echoes.train import classifier as T
 
     x = piece(seed=14).astype(np.float64)
     rng = np.random.default_rng(1)
@@ -278,7 +279,7 @@ def test_clean_augmentations_stay_clean_by_definition():
 
 
 def test_training_smoke(tmp_path, monkeypatch):
-    from echoes import train_classifier as T
+    from echoes.train import classifier as T
 
     clips = np.stack([piece(seed=s) for s in range(4)])
     monkeypatch.setattr(T, "load_clips", lambda data, split, **kw: (["a"] * 4, clips, [{"piano": "p"}] * 4))
@@ -316,8 +317,8 @@ def test_shipped_weights_judge_the_example_clips():
 
     (Synthetic tones are no test of "clean": a few harmonics and nothing above 5 kHz is what
     acoustic-era band-limiting looks like, which counts as noisy.)"""
-    from echoes import degrade as D
-    from echoes.audio import load
+    from echoes.data import degrade as D
+    from echoes.core.audio import load
 
     clf = Classifier.load()
     x, sr = load(EXAMPLES / "clean_bach_prelude_c.flac")
@@ -333,7 +334,7 @@ def test_shipped_weights_judge_the_example_clips():
 
 
 def test_threshold_choice_weighs_false_noisy_more():
-    from echoes.train_classifier import choose_threshold
+    from echoes.train.classifier import choose_threshold
 
     y = np.array([0, 0, 0, 1, 1, 1])
     assert choose_threshold(np.array([0.1, 0.2, 0.3, 0.8, 0.9, 0.95]), y) == 0.5  # separable: nearest 0.5

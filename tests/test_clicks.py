@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from echoes.declick import _ar_coeffs, _residual, click_candidates, find_clicks, repair_clicks
+from echoes.restore.declick import _ar_coeffs, _residual, click_candidates, find_clicks, repair_clicks
 from echoes.errors import NonFiniteError, ParameterError
 
 SR = 44_100
@@ -123,7 +123,7 @@ def test_repair_clicks_changes_only_the_click():
 def test_long_inputs_are_searched_in_chunks_with_the_same_result(monkeypatch):
     """Chunks start on the block grid with two blocks of context: the same events, features and
     all, as one pass over the whole signal."""
-    import echoes.declick as declick
+    import echoes.restore.declick as declick
 
     y = with_click(with_click(music(6.0, seed=8), 1.0, rel=0.2), 2.9, rel=0.1)
     whole = click_candidates(y, SR)
@@ -139,7 +139,7 @@ def test_long_inputs_are_searched_in_chunks_with_the_same_result(monkeypatch):
 
 def test_chunks_on_two_threads_give_what_one_thread_gives(monkeypatch):
     """Chunks searched two at a time on two threads: exactly the events of one thread."""
-    import echoes.declick as declick
+    import echoes.restore.declick as declick
 
     y = with_click(with_click(music(6.0, seed=9), 1.3, rel=0.2), 4.1, rel=0.1)
     monkeypatch.setattr(declick, "CHUNK_S", 0.7)

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from echoes import corpus as C
+from echoes.data import corpus as C
 from echoes.cli import main
 from echoes.errors import EchoesError, ParameterError
-from echoes.synth import Performance, SamplePiano, humanise, note_number
+from echoes.data.synth import Performance, SamplePiano, humanise, note_number
 
 
 def test_split_has_no_piece_in_two_sets():
@@ -184,7 +184,7 @@ def test_heldout_pianos_play_their_split_and_stay_out_of_training(tiny_corpus, t
     C.pack_corpus(tiny_corpus, tmp_path / "pack", max_mb=5, silent_keep=1.0)
     for split in ("train", "val"):  # neither held-out piano is packed for training
         assert {c["piano"] for c in C.load_pack(tmp_path / "pack", split)[1]} <= {"a", "b"}
-    from echoes.evaluate import test_material
+    from echoes.eval.evaluate import test_material
 
     hard = test_material(corpus=tiny_corpus, quick=False, n_clips=10, n_pieces=1, heldout_piano=True)
     assert {c.split("__")[1].split(":")[0] for c in hard["clip_ids"]} == {"h"} and "pianos h;" in hard["source"]
@@ -210,7 +210,7 @@ def test_pack_roundtrip_and_budget(tiny_corpus, tmp_path):
     assert not {c["piece"] for c in clips} & {c["piece"] for c in vclips}
     assert (out / "noise" / "my_noise.npy").exists()
     # the packed noise is usable by the simulator with numpy alone
-    from echoes.degrade import RecordedNoise, degrade
+    from echoes.data.degrade import RecordedNoise, degrade
 
     y, info = degrade(audio[1], 22050, preset=RecordedNoise(out / "noise", snr_db=10.0), seed=0)
     assert abs(info["snr_db"] - 10.0) < 0.1
@@ -251,7 +251,7 @@ def test_cli_degrade(tmp_path):
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # one val clip: the gramophone half is empty
 def test_packs_with_excluded_clips_are_disjoint_and_train_together(tiny_corpus, tmp_path):
-    from echoes import train_denoiser as T
+    from echoes.train import denoiser as T
 
     noise = tmp_path / "noise"
     noise.mkdir()

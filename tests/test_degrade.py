@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from echoes import degrade as D
+from echoes.data import degrade as D
 from echoes.errors import EmptyAudioError, NonFiniteError, ParameterError
 
 SR = 22050

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from echoes import metrics
-from echoes.denoise import Denoiser, bundled_weights, level_gain
+from echoes.core import metrics
+from echoes.core.hub import bundled_weights
+from echoes.restore.denoise import Denoiser, level_gain
 from echoes.errors import NonFiniteError, ParameterError
 from echoes.models.autoencoder import PAPER_PARAMETERS, PaperCAE
 from echoes.models.complex_unet import ComplexUNet
@@ -234,8 +235,8 @@ def test_metrics_known_values():
 
 
 def test_training_examples_and_losses():
-    from echoes.degrade import Maybe, SoftClip
-    from echoes.train_denoiser import gramophone_chain, make_example, model_loss
+    from echoes.data.degrade import Maybe, SoftClip
+    from echoes.train.denoiser import gramophone_chain, make_example, model_loss
 
     chain = gramophone_chain(None)
     assert not any(isinstance(e, Maybe) and isinstance(e.effect, SoftClip) for e in chain.effects)
@@ -256,7 +257,7 @@ def test_training_examples_and_losses():
 
 
 def test_repitch_moves_a_tone_by_the_cents_asked_and_keeps_the_length():
-    from echoes.train_denoiser import SR, ExampleSet, repitch
+    from echoes.train.denoiser import SR, ExampleSet, repitch
 
     t = np.arange(5 * SR) / SR
     x = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
@@ -280,7 +281,7 @@ def test_repitch_moves_a_tone_by_the_cents_asked_and_keeps_the_length():
 
 
 def test_declick_removes_clicks_and_spares_clean_audio():
-    from echoes.declick import declick
+    from echoes.restore.declick import declick
 
     sr = 44_100
     t = np.arange(2 * sr) / sr

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from echoes import evaluate, metrics
-from echoes.bench import synthetic_piano
-from echoes.evaluate import PAPER_CLAIMS, run
-from echoes.oracle import ORACLES
+from echoes.eval import evaluate
+
+from echoes.core import metrics
+from echoes.eval.bench import synthetic_piano
+from echoes.eval.evaluate import PAPER_CLAIMS, run
+from echoes.eval.oracle import ORACLES
 
 
 def test_quick_evaluation_writes_every_section(tmp_path: Path) -> None:
@@ -98,7 +100,7 @@ def test_classifier_threshold_sweep_matches_the_verdict() -> None:
     """With the network switched off (threshold inf) the recorded windows hold the searches'
     verdict; "p >= the weights' threshold or a search found something" must then reproduce the
     verdict of a normal run, window by window, on the same draws."""
-    from echoes.classify import Classifier
+    from echoes.restore.classify import Classifier
 
     clips = [synthetic_piano(5.0, seed=3)]
     own = evaluate.eval_classifier(clips, seed=5, keep_windows=True)

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from echoes import checkpoint, hub
+from echoes.core import checkpoint
+
+from echoes.core import hub
 from echoes.errors import ParameterError, WeightsError
 from echoes.models.testing import TinyNet
 

@@ -1,4 +1,4 @@
-"""Tests of gap detection and inpainting (echoes.inpaint, echoes.gaps) on synthetic signals."""
+"""Tests of gap detection and inpainting (echoes.restore.gaps.inpaint, echoes.restore.gaps.detect) on synthetic signals."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import scipy.signal
 
 from echoes.errors import ParameterError
-from echoes.inpaint import (
+from echoes.restore.gaps.inpaint import (
     Gap,
     autocorrelation_ar,
     burg,
@@ -327,7 +327,7 @@ def _burg_error_recursion(segs, order):
 
 
 def test_burg_from_correlations_matches_the_error_recursion():
-    from echoes import inpaint
+    from echoes.restore.gaps import inpaint
 
     x = _ar_process(TRUE_A, 3000, seed=2)
     for segs, order in (([x[:1000], x[1500:]], 30), ([x[:41], x[100:131]], 30), ([x], 1)):
@@ -348,7 +348,7 @@ def test_burg_from_correlations_matches_the_error_recursion():
 def test_toeplitz_solver_matches_scipy():
     import scipy.linalg
 
-    from echoes import inpaint
+    from echoes.restore.gaps import inpaint
 
     rng = np.random.default_rng(4)
     for n, p in ((300, 120), (50, 120), (1, 5)):
@@ -390,7 +390,7 @@ def test_gaps_at_the_edges_and_back_to_back(method):
 
 
 def test_merge_gaps_unions_user_and_detected():
-    from echoes.inpaint import merge_gaps
+    from echoes.restore.gaps.inpaint import merge_gaps
 
     user = parse_gaps("0.10-0.20", SR)
     found = [Gap(int(0.15 * SR), int(0.25 * SR), SR, kind="dropout"), Gap(int(0.5 * SR), int(0.6 * SR), SR, kind="dropout")]
@@ -400,7 +400,7 @@ def test_merge_gaps_unions_user_and_detected():
 
 
 def test_fits_on_a_helper_thread_match_serial_fits(monkeypatch):
-    from echoes import inpaint
+    from echoes.restore.gaps import inpaint
 
     t = np.arange(6000) / SR
     x = np.sin(2 * np.pi * 440 * t) + 0.5 * np.sin(2 * np.pi * 1320 * t + 1.0)
@@ -418,7 +418,7 @@ def test_fits_on_a_helper_thread_match_serial_fits(monkeypatch):
 def test_compiled_kernels_do_not_depend_on_memory_placement():
     """The vectorised inner products reassociate their sums: the order must depend on the
     length only, never on where the arrays start in memory (evaluations repeat bit for bit)."""
-    from echoes import inpaint
+    from echoes.restore.gaps import inpaint
 
     if not inpaint._HAVE_NUMBA:
         pytest.skip("numba is not installed")
@@ -437,7 +437,7 @@ def test_level_trend_recovers_a_decay_and_is_bounded():
     """burg2's level trend: a tone decaying at 40 dB/s comes out flat (slope within 1 dB/s,
     gain 1 at the gap's centre); a 200 dB/s decay is held to the 60 dB/s bound; silence and
     contexts too short for 3 frames give no trend."""
-    from echoes.inpaint import BURG2_TREND_MAX_DB_PER_S, _level_trend
+    from echoes.restore.gaps.inpaint import BURG2_TREND_MAX_DB_PER_S, _level_trend
 
     n, nl, glen = int(0.4 * SR), int(0.16 * SR), int(0.08 * SR)
     t = np.arange(n) / SR
@@ -455,7 +455,7 @@ def test_level_trend_recovers_a_decay_and_is_bounded():
 def test_burg2_fills_a_decaying_chord_better_with_its_level_trend(monkeypatch):
     """Three partials decaying at 60 dB/s with a 300 ms gap: with its level trend burg2's fill
     reaches 60 dB (84 dB measured), without it at least 20 dB less (24 dB measured)."""
-    import echoes.inpaint as inpaint
+    import echoes.restore.gaps.inpaint as inpaint
 
     t = np.arange(int(1.0 * SR)) / SR
     x = 10 ** (-60 * t / 20) * sum(np.sin(2 * np.pi * f * t + p) for f, p in ((220.0, 0.3), (331.0, 1.0), (587.0, 2.0)))

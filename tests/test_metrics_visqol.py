@@ -1,4 +1,4 @@
-"""ViSQOL MOS-LQO (echoes.metrics.visqol_moslqo) on synthetic piano-like clips: order and range.
+"""ViSQOL MOS-LQO (echoes.core.metrics.visqol_moslqo) on synthetic piano-like clips: order and range.
 
 The properties need ``visqol-python`` (the ``test`` extra installs it); without it they are
 skipped, and only the "not installed" behaviour is checked. Each score takes about 0.3 s.
@@ -11,9 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from echoes import metrics
-from echoes.audio import resample
-from echoes.bench import synthetic_piano
+from echoes.core import metrics
+from echoes.core.audio import resample
+from echoes.eval.bench import synthetic_piano
 from echoes.errors import ParameterError
 
 RATE = 44_100

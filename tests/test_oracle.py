@@ -1,14 +1,14 @@
-"""Oracle masks (echoes.oracle): exact on clean input, ordered as theory says on noisy input."""
+"""Oracle masks (echoes.eval.oracle): exact on clean input, ordered as theory says on noisy input."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from echoes.bench import synthetic_piano
+from echoes.eval.bench import synthetic_piano
 from echoes.errors import ParameterError
-from echoes.metrics import snr_db
-from echoes.oracle import ORACLES, oracle_estimates
+from echoes.core.metrics import snr_db
+from echoes.eval.oracle import ORACLES, oracle_estimates
 
 
 def test_clean_input_comes_back() -> None:

@@ -14,7 +14,7 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from echoes import audio
+from echoes.core import audio
 from echoes.api import Restorer, RestoreOptions
 from echoes.errors import EchoesError, NonFiniteError, TooShortError
 

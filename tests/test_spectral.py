@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from echoes.spectral import PAPER_STFT, STFTConfig, istft, log_magnitude, stft
+from echoes.core.spectral import PAPER_STFT, STFTConfig, istft, log_magnitude, stft
 
 
 def test_paper_grid_is_1025_by_216_for_five_seconds() -> None:

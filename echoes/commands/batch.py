@@ -48,7 +48,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from echoes.api import RestoreOptions
-    from echoes.batch import run_batch
+    from echoes.batch.run import run_batch
 
     opts = RestoreOptions(
         denoise=args.denoise, inpaint=args.inpaint, gap_sensitivity=args.gap_sensitivity,

@@ -1,4 +1,4 @@
-"""``echoes bench``: realtime factors, peak memory, noisereduce as the reference (see echoes.bench)."""
+"""``echoes bench``: realtime factors, peak memory, noisereduce as the reference (see echoes.eval.bench)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,6 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
-    from echoes.bench import main
+    from echoes.eval.bench import main
 
     return main(args)

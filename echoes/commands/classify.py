@@ -42,7 +42,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from echoes.classify import Classifier
+    from echoes.restore.classify import Classifier
 
     clf = Classifier.load(args.weights, device=args.device)
     failed = 0

@@ -1,11 +1,11 @@
 """``echoes data build|degrade|pack|figures``: the clean corpus, degradations, training pack, figures.
 
 * ``data build --out DIR [--seed 0] [--minutes 150]``: render the clean piano corpus
-  (:func:`echoes.corpus.build_corpus`); downloads pinned sample sets into ``--cache``.
+  (:func:`echoes.data.corpus.build_corpus`); downloads pinned sample sets into ``--cache``.
 * ``data degrade IN -o OUT --preset NAME [--seed N]``: degrade one file
-  (:func:`echoes.degrade.degrade`); ``--info`` writes the record as JSON.
+  (:func:`echoes.data.degrade.degrade`); ``--info`` writes the record as JSON.
 * ``data pack --corpus DIR --out DIR --max-mb 40``: a numpy-only training pack
-  (:func:`echoes.corpus.pack_corpus`).
+  (:func:`echoes.data.corpus.pack_corpus`).
 * ``data figures --out docs/figures``: one spectrogram before/after per effect.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from echoes.corpus import ALL_PIANOS
+from echoes.data.corpus import ALL_PIANOS
 from echoes.errors import ParameterError
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def register(subparsers) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from echoes.corpus import build_corpus
+    from echoes.data.corpus import build_corpus
 
     m = build_corpus(args.out, seed=args.seed, minutes=args.minutes, cache=args.cache, pianos=args.pianos,
                      progress=lambda s: print(s, flush=True))
@@ -90,8 +90,8 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_degrade(args: argparse.Namespace) -> int:
-    from echoes.audio import load, save
-    from echoes.degrade import degrade, info_to_json
+    from echoes.core.audio import load, save
+    from echoes.data.degrade import degrade, info_to_json
 
     audio, sr = load(args.input)
     y, info = degrade(audio, sr, preset=args.preset, seed=args.seed, noise_dir=args.noise_dir,
@@ -110,7 +110,7 @@ def run_degrade(args: argparse.Namespace) -> int:
 
 
 def run_pack(args: argparse.Namespace) -> int:
-    from echoes.corpus import pack_corpus
+    from echoes.data.corpus import pack_corpus
 
     m = pack_corpus(args.corpus, args.out, max_mb=args.max_mb, noise_dir=args.noise_dir, seed=args.seed,
                     codec=args.codec, splits=tuple(args.splits), exclude=args.exclude_pack)
@@ -126,8 +126,8 @@ def run_pack(args: argparse.Namespace) -> int:
 
 def _demo_clean(seed: int, seconds: float = 5.0) -> tuple[np.ndarray, int]:
     """A clean 5-s piano excerpt: a generated étude played by FluidR3, or harmonic tones."""
-    from echoes.corpus import FLUID_SF2, generate_etude
-    from echoes.synth import humanise, render_fluidsynth
+    from echoes.data.corpus import FLUID_SF2, generate_etude
+    from echoes.data.synth import humanise, render_fluidsynth
 
     sr = 22050
     try:
@@ -149,7 +149,7 @@ def make_figures(out: str | Path, *, clean: np.ndarray, sample_rate: int, seed: 
     """One PNG per effect: spectrograms of ``clean`` (mono ``(samples,)``) before and after."""
     from matplotlib.figure import Figure
 
-    from echoes.degrade import degrade, single_effects
+    from echoes.data.degrade import degrade, single_effects
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -201,7 +201,7 @@ def make_figures(out: str | Path, *, clean: np.ndarray, sample_rate: int, seed: 
 
 
 def run_figures(args: argparse.Namespace) -> int:
-    from echoes.audio import load, resample, to_mono
+    from echoes.core.audio import load, resample, to_mono
 
     if args.input:
         a, sr = load(args.input)

@@ -12,7 +12,7 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
-    from echoes.hub import publish_weights
+    from echoes.core.hub import publish_weights
 
     commit = publish_weights(args.repo_id, folder=args.weights, private=args.private)
     print(f"published {args.repo_id}; pin it with --weights hf://{args.repo_id}@{commit}")

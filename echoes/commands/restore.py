@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from echoes.eq import EQ_NAMES
+from echoes.restore.archivist.eq import EQ_NAMES
 from echoes.errors import EchoesError, OutputPathError
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """``echoes train classifier|denoiser``: rebuild the shipped weights from the corpus recipe.
 
-Each trainer module (``echoes.train_classifier``, ``echoes.train_denoiser``) exposes
+Each trainer module (``echoes.train.classifier``, ``echoes.train.denoiser``) exposes
 ``register(subparsers)`` for its own options; this module only groups them.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-TRAINERS = ("echoes.train_classifier", "echoes.train_denoiser")
+TRAINERS = ("echoes.train.classifier", "echoes.train.denoiser")
 
 
 def register(subparsers) -> None:

@@ -1,7 +1,7 @@
 """The paper's convolutional autoencoder (CAE): 28,353 parameters on magnitude spectrograms.
 
 "Echoes Reborn" de-noises a 5-second magnitude spectrogram (1025 bins x 216 frames, STFT with
-n_fft 2048 and hop 512; see :mod:`echoes.spectral`) with a small convolutional autoencoder and
+n_fft 2048 and hop 512; see :mod:`echoes.core.spectral`) with a small convolutional autoencoder and
 puts the noisy phase back. The layer sizes are fixed by the paper's description (two
 convolutions with max-pooling in the encoder, a 513 x 108 x 32 latent, convolution and
 upsampling in the decoder, cropping to align, a final convolution) and its parameter count,
@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from echoes.spectral import PAPER_STFT, STFTConfig, istft, stft
+from echoes.core.spectral import PAPER_STFT, STFTConfig, istft, stft
 
 #: The paper's parameter count, checked by the tests.
 PAPER_PARAMETERS = 28_353

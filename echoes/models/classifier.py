@@ -31,7 +31,7 @@ import math
 import torch
 from torch import nn
 
-from echoes.spectral import PAPER_STFT, STFTConfig, log_magnitude, stft
+from echoes.core.spectral import PAPER_STFT, STFTConfig, log_magnitude, stft
 
 #: Output order of the classifier's two classes.
 CLASSES = ("clean", "noisy")

@@ -2,7 +2,7 @@
 
 Why not the paper's design: a magnitude mask keeps the noisy phase, and on 0 dB white noise
 at 44.1 kHz (the test split, this STFT grid; ``echoes evaluate``'s "Ceilings" rows,
-:mod:`echoes.oracle`) even masks computed from the clean signal stop at 17.0 dB SNR (oracle
+:mod:`echoes.eval.oracle`) even masks computed from the clean signal stop at 17.0 dB SNR (oracle
 Wiener mask) and 19.1 dB (the phase-sensitive mask: the best magnitude under the noisy phase).
 This model sees and changes phase. Where its error lies (``scripts/denoise_error_budget.py``,
 val split, 0 dB white noise in its band): 15.0 dB as it is, 18.3 dB with its magnitude and the
@@ -33,7 +33,7 @@ shipped weights (``weights/denoiser.*``, since 2026-11-25) use channels 16 24 32
 384-wide bottleneck: 4,688,436 parameters, 13.8 M multiply-adds per frame, stored as int8 with
 per-channel scales (4.7 MB; ``scripts/quantize_weights.py``: 0.004 dB from the float16 original).
 Measured with the shipped size: 60 s of 44.1 kHz audio through
-:class:`echoes.denoise.Denoiser` (resampling and chunking included) took 0.41 s on the
+:class:`echoes.restore.denoise.Denoiser` (resampling and chunking included) took 0.41 s on the
 project's first 2-core machine with 2 threads (146x realtime, ``echoes bench``; 0.84 s of CPU
 time on one thread, 71x per core), before the channels-last layout of :meth:`ComplexUNet.filters`;
 on the later, about 2 times slower machine that layout took it from 61-62x to 71-75x
@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from echoes.spectral import PAPER_STFT, STFTConfig, istft, stft
+from echoes.core.spectral import PAPER_STFT, STFTConfig, istft, stft
 
 
 def _subpixel(h: torch.Tensor, target: int, skip: torch.Tensor | None = None) -> torch.Tensor:
@@ -64,7 +64,7 @@ def _subpixel(h: torch.Tensor, target: int, skip: torch.Tensor | None = None) ->
     same pass (one write of the output instead of a copy and then a sum; the same numbers): the
     step 1.8 to 2.2 times faster, the whole model on one 22-s chunk 0.393 -> 0.366 s and on a
     batch of two 0.843 -> 0.737 s (medians of 6 interleaved runs on the 2-core machine); end to
-    end, 60 s through :class:`echoes.denoise.Denoiser`, the change was lost in that machine's
+    end, 60 s through :class:`echoes.restore.denoise.Denoiser`, the change was lost in that machine's
     noise (paired ratios 1.09 and 0.99 over 8 runs each). With autograd: a sum, then the write."""
     b, c2, f, t = h.shape
     c = c2 // 2

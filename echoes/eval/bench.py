@@ -86,9 +86,9 @@ def run_bench(*, seconds: float = 60.0, repeats: int = 3, device: str = "cpu", l
               weights: str | None = None, threads: int | None = None) -> dict[str, Any]:
     import torch
 
-    from echoes import inpaint
+    from echoes.restore.gaps import inpaint
     from echoes.api import Restorer, RestoreOptions
-    from echoes.degrade import degrade
+    from echoes.data.degrade import degrade
 
     if threads:
         torch.set_num_threads(threads)
@@ -121,7 +121,7 @@ def run_bench(*, seconds: float = 60.0, repeats: int = 3, device: str = "cpu", l
         if dev == "cpu":
             add("inpaint (10 gaps of 80 ms)", dev, lambda: inpaint.fill_gaps(x, sr, gaps))
             add("detect gaps", dev, lambda: inpaint.detect_gaps(x, sr))
-            from echoes.declick import find_clicks
+            from echoes.restore.declick import find_clicks
 
             # classify also runs this where the network and the dropout search found nothing
             add("find clicks", dev, lambda: find_clicks(clean, sr))

@@ -170,7 +170,7 @@ class SamplePiano:
         """
         import soundfile as sf
 
-        from echoes.audio import resample
+        from echoes.core.audio import resample
 
         folder = Path(folder)
         rx = re.compile(pattern)
@@ -255,7 +255,7 @@ def _fade_end(x: np.ndarray, sr: int, fade_s: float = 0.05) -> np.ndarray:
 
 
 def _fill_keys(notes: dict[int, np.ndarray], sr: int, lo: int = 21, hi: int = 108) -> dict[int, np.ndarray]:
-    from echoes.audio import resample
+    from echoes.core.audio import resample
 
     have = np.array(sorted(notes))
     out = dict(notes)

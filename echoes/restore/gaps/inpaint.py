@@ -2,7 +2,7 @@
 
 Signals are float32 in [-1, 1], shape ``(samples,)`` or ``(channels, samples)``; gap
 positions are integer sample indices (``end`` exclusive) with seconds derived from the rate
-in Hz. Detection lives in :mod:`echoes.gaps`; this module fills.
+in Hz. Detection lives in :mod:`echoes.restore.gaps.detect`; this module fills.
 
 Methods (``fill_gaps(method=...)``):
 
@@ -58,7 +58,7 @@ import numpy as np
 import scipy.linalg
 import scipy.signal
 
-from echoes.chunking import second_thread_allowed
+from echoes.core.chunking import second_thread_allowed
 from echoes.errors import ParameterError, TooShortError
 
 log = logging.getLogger(__name__)
@@ -1381,7 +1381,7 @@ def evaluate_inpainting(
 
 def detect_gaps(audio: np.ndarray, sample_rate: int, *, sensitivity: float = 0.5,
                 min_ms: float = 5.0, onset_cuts: bool = False) -> list[Gap]:
-    """Find dropouts and sudden level drops inside sound; see :func:`echoes.gaps.detect_gaps`."""
-    from echoes.gaps import detect_gaps as _detect  # noqa: PLC0415 (gaps imports this module)
+    """Find dropouts and sudden level drops inside sound; see :func:`echoes.restore.gaps.detect.detect_gaps`."""
+    from echoes.restore.gaps.detect import detect_gaps as _detect  # noqa: PLC0415 (gaps imports this module)
 
     return _detect(audio, sample_rate, sensitivity=sensitivity, min_ms=min_ms, onset_cuts=onset_cuts)

@@ -12,7 +12,7 @@ How a signal goes through
 2. Levelled: divided by its RMS (over all channels and the whole input) and scaled to an RMS of
    0.1, the level the models were trained at; the gain is undone at the end. One gain for the
    whole input, so chunking cannot change it.
-3. Cut into overlapping chunks (:mod:`echoes.chunking`): 20 s cores, 1 s of context each side,
+3. Cut into overlapping chunks (:mod:`echoes.core.chunking`): 20 s cores, 1 s of context each side,
    0.25 s sin^2 crossfades, chunk starts on the STFT hop (512 samples), so the output equals a
    single pass over the whole input to float rounding (the default model's receptive field is
    about +-0.6 s). The paper's CAE gets 4 s cores with 0.5 s context (5-s windows, as trained). Each channel is de-noised on its own;
@@ -39,10 +39,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from echoes.audio import fit_length, resample
-from echoes.chunking import overlap_add
+from echoes.core.audio import fit_length, resample
+from echoes.core.chunking import overlap_add
+from echoes.core.hub import bundled_weights
 from echoes.errors import NonFiniteError, ParameterError, WeightsError
-from echoes.spectral import STFTConfig
+from echoes.core.spectral import STFTConfig
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,6 @@ def level_gain(audio: np.ndarray | torch.Tensor) -> float:
     return 1.0 if rms < SILENCE_RMS else TARGET_RMS / rms
 
 
-def bundled_weights() -> Path:
-    import echoes
-
-    return Path(echoes.__file__).resolve().parent.parent / "weights"
-
-
 class Denoiser:
     """A loaded de-noising model with its chunked, any-rate inference.
 
@@ -79,7 +74,7 @@ class Denoiser:
     config : the weights' JSON config (``stft`` is read from it).
     device : ``"cpu"`` or ``"cuda"``.
     batch_size : chunks per model call (default 2 on CPU, 16 on GPU).
-    declick : remove clicks in the time domain first (:mod:`echoes.declick`; off by default:
+    declick : remove clicks in the time domain first (:mod:`echoes.restore.declick`; off by default:
         it helps records with isolated clicks, not the full gramophone chain).
     high_band_db : ``None`` drops the band above 11,025 Hz of inputs sampled higher; a number
         keeps the input's own band attenuated by that many dB (see the module docstring).
@@ -128,7 +123,7 @@ class Denoiser:
         ``weights_dir`` defaults to the bundled ``weights/`` folder. Extra keyword arguments go
         to the constructor (``batch_size``, ``high_band_db``, ``declick``).
         """
-        from echoes.checkpoint import load_model
+        from echoes.core.checkpoint import load_model
 
         if model not in MODEL_FILES:
             raise ParameterError(f"unknown de-noiser {model!r}: choose one of {', '.join(MODEL_FILES)}")
@@ -183,7 +178,7 @@ class Denoiser:
             raise ParameterError(f"sample_rate must be an integer number of Hz, got {sample_rate!r}")
         x = x.astype(np.float32, copy=False)
         if self.declick:
-            from echoes.declick import declick
+            from echoes.restore.declick import declick
 
             x, mask = declick(x, int(sample_rate))
             log.info("declick: %.3f%% of samples replaced", 100 * float(mask.mean()))

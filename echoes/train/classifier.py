@@ -10,9 +10,9 @@ reproducible and the network rarely sees the same example twice:
   or soft clipping alone, lossy coding (MP3 at 26 to 66 kbit/s, Ogg Vorbis), 16-bit
   quantisation, and any level from -40 dBFS to 0 dBFS peak. A small share is digital silence.
 * **degraded** (the other half): a clean-augmented clip degraded by a preset of
-  :mod:`echoes.degrade` drawn with :data:`PRESET_WEIGHTS` (every preset, ``mild`` included),
+  :mod:`echoes.data.degrade` drawn with :data:`PRESET_WEIGHTS` (every preset, ``mild`` included),
   with the training noise clips (``NOISE_SPLITS['train']``), sometimes lossy-coded afterwards.
-  The label is :func:`echoes.degrade.is_noisy` of the degradation record: the project's one
+  The label is :func:`echoes.data.degrade.is_noisy` of the degradation record: the project's one
   definition of "noisy" (SNR under 30 dB, any clicks/crackle/thumps, acoustic-era
   band-limiting, dropouts or level drops). A ``gaps`` draw whose dropouts fall in a pause
   (the clean signal there is more than 30 dB under the clip's mean power) changed nothing
@@ -148,8 +148,8 @@ def silence(x: np.ndarray, rng: np.random.Generator, *, sr: int = SR) -> tuple[n
 
 def noise_floor(x: np.ndarray, rng: np.random.Generator, *, sr: int = SR) -> tuple[np.ndarray, dict]:
     """A modern recording's noise floor: hiss 40 to 70 dB and sometimes hum 50 to 70 dB under
-    the music (checked to be *not* noisy by :func:`echoes.degrade.is_noisy`)."""
-    from echoes import degrade as D
+    the music (checked to be *not* noisy by :func:`echoes.data.degrade.is_noisy`)."""
+    from echoes.data import degrade as D
 
     effects: list[Any] = [D.Hiss(snr_db=(40.0, 70.0), lowpass_hz=(6000.0, 11000.0), mod_depth=(0.0, 0.0))]
     if rng.random() < 0.3:
@@ -161,14 +161,14 @@ def noise_floor(x: np.ndarray, rng: np.random.Generator, *, sr: int = SR) -> tup
 
 
 def wow_alone(x: np.ndarray, rng: np.random.Generator, *, sr: int = SR) -> tuple[np.ndarray, dict]:
-    from echoes import degrade as D
+    from echoes.data import degrade as D
 
     y, info = D.degrade(x, sr, preset=D.WowFlutter(wow_pct=(0.05, 0.2)), seed=int(rng.integers(2**31)))
     return y, {}
 
 
 def soft_clip_alone(x: np.ndarray, rng: np.random.Generator, *, sr: int = SR) -> tuple[np.ndarray, dict]:
-    from echoes import degrade as D
+    from echoes.data import degrade as D
 
     y, info = D.degrade(x, sr, preset=D.SoftClip(drive_db=(1.0, 4.0)), seed=int(rng.integers(2**31)))
     return y, {}
@@ -276,7 +276,7 @@ def audible_gaps(reference: np.ndarray, info: dict, *, floor_db: float = GAP_FLO
 
 def parse_preset_weights(spec: str | dict[str, float] | None) -> dict[str, float]:
     """:data:`PRESET_WEIGHTS` with the changes in ``spec`` (``"clicks=4,gaps=1"`` or a dict)."""
-    from echoes.degrade import PRESETS
+    from echoes.data.degrade import PRESETS
 
     out = dict(PRESET_WEIGHTS)
     if not spec:
@@ -312,10 +312,10 @@ def make_example(
     """One training or test example from a clean clip ``(samples,)`` at 22,050 Hz.
 
     Returns ``(audio float32 (samples,), label 0 clean | 1 noisy, record)``. A degraded example
-    takes its label from :func:`echoes.degrade.is_noisy`; ``preset`` forces a preset; ``probs``
+    takes its label from :func:`echoes.data.degrade.is_noisy`; ``preset`` forces a preset; ``probs``
     replaces :data:`CLEAN_AUG` and ``preset_weights`` :data:`PRESET_WEIGHTS`.
     """
-    from echoes import degrade as D
+    from echoes.data import degrade as D
 
     x = np.asarray(clip, dtype=np.float64)
     if not want_noisy:
@@ -356,8 +356,8 @@ def make_example(
 def load_clips(data: str | Path, split: str, *, piano: str | None = None, exclude_piano: str | None = None,
                limit: int | None = None) -> tuple[list[str], np.ndarray, list[dict]]:
     """Clean 5-s clips of a corpus folder (``manifest.json``) or a training pack (``pack.json``,
-    see :func:`echoes.corpus.pack_corpus`): ids, ``(n, 110250)`` float32 at 22,050 Hz, metas."""
-    from echoes import corpus
+    see :func:`echoes.data.corpus.pack_corpus`): ids, ``(n, 110250)`` float32 at 22,050 Hz, metas."""
+    from echoes.data import corpus
 
     if (Path(data) / "pack.json").is_file():
         audio, metas_all = corpus.load_pack(data, split)
@@ -453,8 +453,8 @@ def calibrate(weights: str | Path, data: str | Path, *, seed: int, val_examples:
     store it in ``weights/classifier.json``; returns the validation metrics at that threshold."""
     import json
 
-    from echoes.checkpoint import read_config
-    from echoes.classify import Classifier
+    from echoes.core.checkpoint import read_config
+    from echoes.restore.classify import Classifier
 
     _, val_clips, _ = load_clips(data, "val")
     if noise_dir is None and (Path(data) / "noise").is_dir():
@@ -515,10 +515,10 @@ def train(
     (and ``OMP_NUM_THREADS=1``) in the environment: every worker would otherwise start a
     thread per core and the example making slows down several times.
     """
-    from echoes.checkpoint import git_commit
-    from echoes.classify import Classifier
+    from echoes.core.checkpoint import git_commit
+    from echoes.restore.classify import Classifier
     from echoes.models.classifier import SpectrogramCNN, features
-    from echoes.spectral import PAPER_STFT
+    from echoes.core.spectral import PAPER_STFT
 
     t0 = time.time()
     torch.manual_seed(seed)
@@ -526,7 +526,7 @@ def train(
     dev = torch.device(device)
     data = Path(data)
     if noise_dir is None:
-        from echoes.degrade import default_noise_dir
+        from echoes.data.degrade import default_noise_dir
 
         noise_dir = default_noise_dir(data)
     _, train_clips, train_meta = load_clips(data, "train", exclude_piano=holdout_piano, limit=limit_clips)
@@ -535,7 +535,7 @@ def train(
     log.info("train clips %d (pianos %s), val clips %d, noise %s", len(train_clips), pianos, len(val_clips), noise_dir)
 
     if init is not None:  # continue from saved weights (fine-tuning)
-        from echoes.checkpoint import load_model
+        from echoes.core.checkpoint import load_model
 
         model = load_model(init, "classifier")[0].to(dev)
         log.info("starting from %s", init)
@@ -578,7 +578,7 @@ def train(
                 "preset_weights": pw, "clean_augmentations": probs,
                 "codec_after_degrade": P_CODEC_AFTER, "digital_silence": P_DIGITAL_SILENCE,
                 "peak_dbfs": list(PEAK_DBFS), "min_degrade_rms_dbfs": MIN_DEGRADE_RMS_DBFS,
-                "label": "echoes.degrade.is_noisy (SNR < 30 dB, impulsive noise, band-limiting, dropouts, "
+                "label": "echoes.data.degrade.is_noisy (SNR < 30 dB, impulsive noise, band-limiting, dropouts, "
                          "level drops)",
             },
             "command": " ".join(["python -m echoes", *sys.argv[1:]]) if sys.argv and "echoes" in sys.argv[0] else None,
@@ -631,7 +631,7 @@ def train(
 
 def _finish(model, best, val_x, val_y, *, out, record, dev) -> None:
     """Reload the best epoch, choose the threshold on validation, save once more."""
-    from echoes.classify import Classifier
+    from echoes.restore.classify import Classifier
 
     model.load_state_dict(best[1])
     p = Classifier(model.eval(), device=dev).window_probabilities(val_x)
@@ -643,9 +643,9 @@ def _finish(model, best, val_x, val_y, *, out, record, dev) -> None:
 
 
 def _save(model, best, *, out, record, threshold: float = 0.5) -> None:
-    from echoes.checkpoint import save_model
+    from echoes.core.checkpoint import save_model
     from echoes.models.classifier import SpectrogramCNN
-    from echoes.spectral import PAPER_STFT
+    from echoes.core.spectral import PAPER_STFT
 
     snapshot = SpectrogramCNN(**model.kwargs)
     snapshot.load_state_dict(best[1])

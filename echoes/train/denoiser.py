@@ -2,13 +2,13 @@
 
 Examples are 5-second clips of the corpus's ``train`` split (or a training pack's) at 22,050 Hz
 (216 STFT frames: the paper's 1025 x 216 grid), degraded on the fly in worker processes with
-:mod:`echoes.degrade`; example ``i`` is seeded by ``(seed, i)``, so a run with ``--steps`` is
+:mod:`echoes.data.degrade`; example ``i`` is seeded by ``(seed, i)``, so a run with ``--steps`` is
 reproducible. The mixture (:data:`MIX`):
 
 * ``paper``: white Gaussian noise at an SNR drawn from -5 to +15 dB (the paper's protocol is
   0 dB; at a 44.1 kHz input half of that noise lies above 11 kHz and is dropped by the
   resampling, so the model meets about +3 dB in its band);
-* ``gramophone``: the realistic chain of :func:`echoes.degrade.build_preset` with the training
+* ``gramophone``: the realistic chain of :func:`echoes.data.degrade.build_preset` with the training
   noise clips (``NOISE_SPLITS['train']``), *without* its soft-clipping step (a non-linear
   effect leaves no exact target; a de-noiser does not undo it anyway). The target is the
   chain's signal path (``info['reference']``: the music after band-limiting and wow), so
@@ -19,7 +19,7 @@ reproducible. The mixture (:data:`MIX`):
   the input), so light noise is treated lightly and clean audio is left alone.
 
 Every example is levelled to an RMS of 0.1 (input and target by the same gain), as
-:class:`echoes.denoise.Denoiser` does at inference. Losses:
+:class:`echoes.restore.denoise.Denoiser` does at inference. Losses:
 
 * ``paper`` (the CAE): the paper's L1 distance between magnitude spectrograms;
 * ``default`` (the complex U-Net): ``-SNR/10`` (waveform SNR in dB, per example) plus the
@@ -66,8 +66,8 @@ FILES = {"default": "denoiser", "paper": "cae"}
 
 
 def gramophone_chain(noise_dir: str | None, noise_split: str = "train"):
-    """The ``gramophone`` preset of :mod:`echoes.degrade` without soft clipping (see above)."""
-    from echoes import degrade as D
+    """The ``gramophone`` preset of :mod:`echoes.data.degrade` without soft clipping (see above)."""
+    from echoes.data import degrade as D
 
     full = D.build_preset("gramophone", noise_dir=noise_dir, noise_split=noise_split)
     steps = [e for e in full.effects if not (isinstance(e, D.Maybe) and isinstance(e.effect, D.SoftClip))]
@@ -77,9 +77,9 @@ def gramophone_chain(noise_dir: str | None, noise_split: str = "train"):
 def make_example(clip: np.ndarray, rng: np.random.Generator, kind: str, *, noise_dir: str | None,
                  chain=None, noise_split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """One ``(noisy, target)`` pair of float32 ``(samples,)`` arrays, levelled to RMS 0.1.
-    ``noise_split``: the recorded noise's split (:func:`echoes.degrade.noise_files`)."""
-    from echoes import degrade as D
-    from echoes.denoise import level_gain
+    ``noise_split``: the recorded noise's split (:func:`echoes.data.degrade.noise_files`)."""
+    from echoes.data import degrade as D
+    from echoes.restore.denoise import level_gain
 
     x = clip.astype(np.float32)
     if rng.random() < 0.5:
@@ -166,11 +166,11 @@ def _worker_init(_: int) -> None:
 def load_clips(data: str | Path, split: str, *, limit: int | None = None) -> np.ndarray:
     """Clean 5-s clips ``(n, 110250)`` float32 at 22,050 Hz of a corpus or pack ``split``.
 
-    A training pack (``pack.json``, :func:`echoes.corpus.load_pack`) needs numpy only; a corpus
-    folder is read with :func:`echoes.corpus.iter_clips`. Clips quieter than
+    A training pack (``pack.json``, :func:`echoes.data.corpus.load_pack`) needs numpy only; a corpus
+    folder is read with :func:`echoes.data.corpus.iter_clips`. Clips quieter than
     :data:`MIN_RMS_DBFS` are left out.
     """
-    from echoes import corpus
+    from echoes.data import corpus
 
     if (Path(data) / "pack.json").is_file():
         audio, _ = corpus.load_pack(data, split)
@@ -210,7 +210,7 @@ def compressed_loss(S: torch.Tensor, Y: torch.Tensor, c: float = 0.3) -> torch.T
 
 
 def model_loss(name: str, model: torch.nn.Module, noisy: torch.Tensor, clean: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    from echoes.spectral import PAPER_STFT, istft, stft
+    from echoes.core.spectral import PAPER_STFT, istft, stft
 
     X, S = stft(noisy, PAPER_STFT), stft(clean, PAPER_STFT)
     if name == "paper":
@@ -245,8 +245,8 @@ def validation_set(clips: np.ndarray, *, seed: int, noise_dir: str | None, count
     for j, i in enumerate(idx):
         r = np.random.default_rng([seed, 7777, int(i)])
         if j % 2 == 0:
-            from echoes import degrade as D
-            from echoes.denoise import level_gain
+            from echoes.data import degrade as D
+            from echoes.restore.denoise import level_gain
 
             x = clips[i]
             y, _ = D.degrade(x, SR, preset="paper", seed=int(r.integers(2**31)), snr_db=0.0)
@@ -262,7 +262,7 @@ def validation_set(clips: np.ndarray, *, seed: int, noise_dir: str | None, count
 @torch.no_grad()
 def validate(model: torch.nn.Module, noisy: np.ndarray, clean: np.ndarray, *, device: torch.device,
              batch: int = 16) -> dict[str, float]:
-    from echoes.metrics import si_sdr_db, snr_db
+    from echoes.core.metrics import si_sdr_db, snr_db
 
     model.eval()
     outs = []
@@ -337,10 +337,10 @@ def train(
     the train clips of all of them, the val clips and the noise folder of the first.
     ``noise_split``: ``"train"`` (every training noise clip, whole; validation on the same clips)
     or ``"fit"`` (their first four fifths; validation on the last fifth, ``"dev"``, which the run
-    never hears: see :data:`echoes.degrade.NOISE_PORTIONS`).
+    never hears: see :data:`echoes.data.degrade.NOISE_PORTIONS`).
     """
-    from echoes.checkpoint import git_commit, save_model
-    from echoes.spectral import PAPER_STFT
+    from echoes.core.checkpoint import git_commit, save_model
+    from echoes.core.spectral import PAPER_STFT
 
     if steps is None and minutes is None:
         raise ParameterError("give --steps or --minutes (or both)")
@@ -356,7 +356,7 @@ def train(
     folders = [Path(d) for d in (data if isinstance(data, (list, tuple)) else [data])]
     data = folders[0]
     if noise_dir is None:
-        from echoes.degrade import default_noise_dir
+        from echoes.data.degrade import default_noise_dir
 
         noise_dir = default_noise_dir(data)
     nd = str(noise_dir) if noise_dir else None
@@ -377,7 +377,7 @@ def train(
     nets = {m: build(m, model_kwargs if m == "default" else None).to(dev) for m in models}
     inits: dict[str, dict] = {}
     for m in from_init:
-        from echoes.checkpoint import load_model
+        from echoes.core.checkpoint import load_model
 
         net0, cfg0 = load_model(init, FILES[m], map_location=dev)
         net0 = net0.float()
@@ -455,7 +455,7 @@ def train(
         "lr": lr, "minutes_budget": minutes,
         "mix": mix or MIX, "paper_snr_db": PAPER_SNR_DB, "clip_seconds": CLIP_SAMPLES / SR, "device": str(dev),
         "commit": commit, "wall_s": round(time.time() - t0, 1),
-        "recipe": "echoes.train_denoiser (gramophone chain without soft clipping; target = signal path)",
+        "recipe": "echoes.train.denoiser (gramophone chain without soft clipping; target = signal path)",
     }
     result = {}
     for m, net in nets.items():

@@ -38,7 +38,7 @@ Three kinds are found, on ``(samples,)`` or ``(channels, samples)`` float audio 
     noise gate cut to zero).
 
 Channels are searched separately and the spans merged: a gap found in any channel is a gap
-of the recording, and :func:`echoes.inpaint.fill_gaps` fills every channel over that span.
+of the recording, and :func:`echoes.restore.gaps.inpaint.fill_gaps` fills every channel over that span.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ import logging
 import numpy as np
 
 from echoes.errors import ParameterError
-from echoes.inpaint import Gap
+from echoes.restore.gaps.inpaint import Gap
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +248,7 @@ def detect_gaps(
 
     Returns
     -------
-    Sorted, non-overlapping :class:`~echoes.inpaint.Gap` spans (union over channels), each
+    Sorted, non-overlapping :class:`~echoes.restore.gaps.inpaint.Gap` spans (union over channels), each
     with ``kind`` ``"dropout"``, ``"level-drop"`` or ``"onset-cut"``.
     """
     if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:

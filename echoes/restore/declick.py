@@ -33,7 +33,7 @@ own); it never touches a sample that was not flagged.
 For the noisy/clean verdict, :func:`find_clicks` asks a stricter question of the same residual:
 is there an *isolated* click (strong, short, loud enough to matter, and not a note's attack)?
 The classifier uses it where its network and the dropout search found nothing, and
-:func:`repair_clicks` then replaces just those clicks (see :mod:`echoes.classify`).
+:func:`repair_clicks` then replaces just those clicks (see :mod:`echoes.restore.classify`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from echoes.chunking import second_thread_allowed
+from echoes.core.chunking import second_thread_allowed
 from echoes.errors import NonFiniteError, ParameterError
 
 log = logging.getLogger(__name__)
@@ -396,7 +396,7 @@ def repair_clicks(audio: np.ndarray, sample_rate: int, clicks: list[dict], *,
                   before_ms: float = 0.2, after_ms: float = 0.5) -> tuple[np.ndarray, int]:
     """Replace the clicks :func:`find_clicks` listed, and nothing else: each click's span,
     widened by ``before_ms`` and ``after_ms`` (a click's decay outlasts its residual), is
-    filled as a short gap by :func:`echoes.inpaint.fill_gaps` with Janssen's method (an AR
+    filled as a short gap by :func:`echoes.restore.gaps.inpaint.fill_gaps` with Janssen's method (an AR
     model re-estimated from both sides, least-squares interpolation).
 
     Chosen on 53 clicks of 0.1 to 3 ms at a tenth of the peak planted in corpus validation
@@ -409,7 +409,7 @@ def repair_clicks(audio: np.ndarray, sample_rate: int, clicks: list[dict], *,
     ``{"start", "end"}`` in seconds. Returns ``(audio, samples replaced)``, float32 of the input's
     shape; every sample outside the spans is returned bit-exact.
     """
-    from echoes.inpaint import Gap, fill_gaps, merge_gaps
+    from echoes.restore.gaps.inpaint import Gap, fill_gaps, merge_gaps
 
     x = np.asarray(audio, dtype=np.float32)
     n, sr = x.shape[-1], int(sample_rate)

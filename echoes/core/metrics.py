@@ -84,8 +84,8 @@ def stft_l1(clean, est, *, sample_rate: int = 22_050) -> float:
     """
     import torch
 
-    from echoes.audio import resample
-    from echoes.spectral import INTERNAL_RATE, PAPER_STFT, stft
+    from echoes.core.audio import resample
+    from echoes.core.spectral import INTERNAL_RATE, PAPER_STFT, stft
 
     c, e = _pair(clean, est)
     if sample_rate != INTERNAL_RATE:
@@ -151,7 +151,7 @@ def visqol_moslqo(clean, est, *, sample_rate: int, normalize: bool = True) -> fl
     CPU core. Raises ``ImportError`` when ``visqol-python`` is not installed (see
     :func:`visqol_available`) and :class:`~echoes.errors.ParameterError` for a silent reference.
     """
-    from echoes.audio import resample
+    from echoes.core.audio import resample
 
     c, e = _pair(clean, est)
     api = _visqol_api()

@@ -2,7 +2,7 @@
 
 These are not de-noisers (they need the clean reference, which no method has); they are the
 ceilings that put a measured figure in context. Each one goes the way
-:class:`echoes.denoise.Denoiser` goes (resampled to the models' internal rate, 22,050 Hz, the
+:class:`echoes.restore.denoise.Denoiser` goes (resampled to the models' internal rate, 22,050 Hz, the
 paper's STFT grid, back to the input's rate and exact length; the band above 11,025 Hz is
 dropped), so it meets the same noise in the same band as the models:
 
@@ -28,9 +28,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from echoes.audio import fit_length, resample
+from echoes.core.audio import fit_length, resample
 from echoes.errors import ParameterError
-from echoes.spectral import PAPER_STFT, STFTConfig, istft, stft
+from echoes.core.spectral import PAPER_STFT, STFTConfig, istft, stft
 
 #: The rows :func:`oracle_estimates` returns, in order.
 ORACLES = (

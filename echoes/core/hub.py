@@ -8,7 +8,7 @@ A weights *source* is one of:
   pinned revision (a commit hash is best; a branch or tag is accepted with a warning).
 
 Every file is checked against the sha256 its config records before use (in
-:func:`echoes.checkpoint.load_model`); a mismatch is refused. When the Hub cannot be reached
+:func:`echoes.core.checkpoint.load_model`); a mismatch is refused. When the Hub cannot be reached
 (offline, no network, time-out of a few seconds) Echoes warns and falls back to the bundled weights.
 """
 
@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from echoes.checkpoint import read_config, sha256_file
+from echoes.core.checkpoint import read_config, sha256_file
 from echoes.errors import ParameterError, WeightsError
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ _HF_RE = re.compile(r"^hf://(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)(?:@(?P<rev>[\w.
 
 def bundled_weights() -> Path:
     """The ``weights/`` folder next to the package (in a checkout or a Space)."""
-    return Path(__file__).resolve().parent.parent / "weights"
+    return Path(__file__).resolve().parents[2] / "weights"
 
 
 def parse_hf(source: str) -> tuple[str, str | None]:

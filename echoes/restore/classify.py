@@ -22,11 +22,11 @@ recording; a one-window clip is judged by its window alone. Per-window results a
 
 Dropouts. A digital dropout of a few milliseconds hardly changes a 5-second spectrogram (one
 STFT frame is 93 ms long), so the network misses many of them; the gap detector
-(:func:`echoes.gaps.detect_gaps`: runs of near-zero samples and sudden level drops inside
+(:func:`echoes.restore.gaps.detect.detect_gaps`: runs of near-zero samples and sudden level drops inside
 sound, 100 % precision and recall on dropouts of 5 ms and more in ``echoes evaluate``) does
 not. With ``dropouts=True`` (the default) the input is also searched for gaps at its own rate,
 onset cuts included (digital silence that runs on into a note and cuts its attack; kind
-``"onset-cut"``, which restoration does not fill, see :mod:`echoes.gaps`); they are listed in
+``"onset-cut"``, which restoration does not fill, see :mod:`echoes.restore.gaps.detect`); they are listed in
 ``dropouts`` and make the verdict ``"noisy"`` (worth restoring), whatever ``p_noisy`` says.
 ``p_noisy`` and the segments stay the network's, so the de-noiser, which follows ``p_noisy``
 window by window, is not switched on by a dropout alone.
@@ -35,7 +35,7 @@ Clicks. A single faint click (a tenth of a millisecond at a tenth of the music's
 spread over one 93-ms STFT frame of a 5-second window, so the network misses some too. When
 neither the network nor the dropout search has found anything, inputs at
 :data:`CLICK_MIN_RATE` Hz or more are also searched for isolated clicks
-(:func:`echoes.declick.find_clicks`: a short, strong AR-residual impulse that is not a note's
+(:func:`echoes.restore.declick.find_clicks`: a short, strong AR-residual impulse that is not a note's
 attack, since the music is no louder after it). Any click found makes the verdict ``"noisy"``
 and is listed in ``clicks``; like dropouts, it does not change ``p_noisy``.
 """
@@ -50,13 +50,12 @@ from typing import Any
 import numpy as np
 import torch
 
-import echoes
-from echoes import audio as eaudio
-from echoes.checkpoint import load_model, read_config
+from echoes.core import audio as eaudio
+from echoes.core.checkpoint import load_model, read_config
 from echoes.errors import ParameterError, WeightsError
-from echoes.hub import resolve_weights
+from echoes.core.hub import bundled_weights, resolve_weights
 from echoes.models.classifier import CLASSES, SpectrogramCNN, features
-from echoes.spectral import PAPER_STFT, STFTConfig, window as stft_window
+from echoes.core.spectral import PAPER_STFT, STFTConfig, window as stft_window
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +78,6 @@ BLOCK_WINDOWS = 64
 #: The lowest input rate (Hz) searched for isolated clicks: below it a click's impulse and a
 #: piano attack look too much alike in the AR residual (the search was tuned at 44.1 kHz).
 CLICK_MIN_RATE = 32_000
-
-
-def default_weights_dir() -> Path:
-    """The ``weights/`` folder bundled with the repository (beside the ``echoes`` package)."""
-    return Path(echoes.__file__).resolve().parent.parent / "weights"
 
 
 @dataclass(frozen=True)
@@ -177,7 +171,7 @@ class Classifier:
     ) -> "Classifier":
         """Load ``classifier.{safetensors,json}`` from ``weights_dir``.
 
-        ``weights_dir`` is any source :func:`echoes.hub.resolve_weights` accepts: a folder,
+        ``weights_dir`` is any source :func:`echoes.core.hub.resolve_weights` accepts: a folder,
         ``hf://owner/repo@revision``, or None for ``$ECHOES_WEIGHTS`` or else the bundled
         ``weights/`` folder.
 
@@ -205,7 +199,7 @@ class Classifier:
     @staticmethod
     def config_of(weights_dir: str | Path | None = None, name: str = WEIGHTS_NAME) -> dict[str, Any]:
         """The JSON config of a weights folder (hyper-parameters, training record, metrics)."""
-        return read_config(Path(weights_dir) if weights_dir is not None else default_weights_dir(), name)
+        return read_config(Path(weights_dir) if weights_dir is not None else bundled_weights(), name)
 
     # -- core -----------------------------------------------------------------------------
     @torch.no_grad()
@@ -272,11 +266,11 @@ class Classifier:
         channels : ``"mix"`` averages the channels to mono (historic sources are mono);
             ``"max"`` judges each channel and keeps the larger ``p_noisy`` per window.
         dropouts : also search for dropouts, level drops and onset cuts
-            (:func:`echoes.gaps.detect_gaps` at the input's rate); any found makes the verdict
+            (:func:`echoes.restore.gaps.detect.detect_gaps` at the input's rate); any found makes the verdict
             ``"noisy"``.
         clicks : when nothing else made the verdict noisy and the rate is at least
             :data:`CLICK_MIN_RATE`, search for isolated clicks
-            (:func:`echoes.declick.find_clicks`); any found makes the verdict ``"noisy"``.
+            (:func:`echoes.restore.declick.find_clicks`); any found makes the verdict ``"noisy"``.
 
         Returns
         -------
@@ -327,14 +321,14 @@ class Classifier:
         overall = float(np.quantile(p, self.quantile))
         found: list[dict[str, Any]] = []
         if dropouts:
-            from echoes.gaps import detect_gaps
+            from echoes.restore.gaps.detect import detect_gaps
 
             found = [{"start": round(g.start / sample_rate, 6), "end": round(g.end / sample_rate, 6), "kind": g.kind}
                      for g in detect_gaps(a, int(sample_rate), onset_cuts=True)]
         noisy = overall >= self.threshold or bool(found)
         found_clicks: list[dict[str, Any]] = []
         if clicks and not noisy and sample_rate >= CLICK_MIN_RATE:
-            from echoes.declick import find_clicks
+            from echoes.restore.declick import find_clicks
 
             found_clicks = find_clicks(a, int(sample_rate))
             noisy = bool(found_clicks)
@@ -342,9 +336,9 @@ class Classifier:
                                 dropouts=found, clicks=found_clicks)
 
     def classify_file(self, path: str | Path, **kwargs: Any) -> ClassifierResult:
-        """Load ``path`` (any format :func:`echoes.audio.load` reads) and :meth:`classify` it."""
+        """Load ``path`` (any format :func:`echoes.core.audio.load` reads) and :meth:`classify` it."""
         a, sr = eaudio.load(path, min_seconds=MIN_SECONDS)
         return self.classify(a, sr, **kwargs)
 
 
-__all__ = ["Classifier", "ClassifierResult", "Segment", "default_weights_dir"]
+__all__ = ["Classifier", "ClassifierResult", "Segment"]

@@ -16,18 +16,18 @@ Protocols (stated again beside every number in results.md):
   exact reference and are replaced by the next seed (their count is in results.json).
 - The classifier is scored per 5-second window on every clip of the test split with music in
   it: clean (plain, quiet, and after a lossy ogg round trip) and through every preset,
-  labelled by :func:`echoes.degrade.is_noisy`. Draws whose dropouts or level drops fall where
+  labelled by :func:`echoes.data.degrade.is_noisy`. Draws whose dropouts or level drops fall where
   the clip is silent (nothing audible changed) are replaced by the next seed, as in training.
 - De-noising metrics: waveform SNR, SI-SDR, MAE, the paper's STFT L1 loss, ViSQOL v3 MOS-LQO
   (optional package ``visqol-python``, audio mode, both signals resampled to 48 kHz and scaled
   by one gain that brings the reference's peak to -1 dBFS; see
-  :func:`echoes.metrics.visqol_moslqo`), and speed. Beside the methods, on the same clips, the
-  ceilings of masking (:mod:`echoes.oracle`: oracle masks computed from the reference, which no
+  :func:`echoes.core.metrics.visqol_moslqo`), and speed. Beside the methods, on the same clips, the
+  ceilings of masking (:mod:`echoes.eval.oracle`: oracle masks computed from the reference, which no
   method has), among them the ceiling of the paper's method class (a magnitude with the noisy
   phase on the paper's grid).
 - Inpainting: gaps of 10–500 ms at random non-silent places in test pieces (6 renders of the
   training pianos, and every render of the held-out piano); gap SNR inside the
-  gaps (:func:`echoes.inpaint.evaluate_inpainting`); paired differences between methods with
+  gaps (:func:`echoes.restore.gaps.inpaint.evaluate_inpainting`); paired differences between methods with
   95 % intervals from a bootstrap over pieces (:func:`paired_difference`).
 
 ``--quick`` uses a few synthetic piano-like clips instead (no corpus, no downloads, under a
@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from echoes import __version__
-from echoes import audio as eaudio
+from echoes.core import audio as eaudio
 from echoes.api import json_default
 
 log = logging.getLogger(__name__)
@@ -77,13 +77,13 @@ def test_material(*, corpus: str | Path | None, quick: bool, n_clips: int, n_pie
     float32 ``(samples,)``. ``heldout_piano`` picks the piano never used in training instead of
     the training pianos (the harder test)."""
     if quick:
-        from echoes.bench import synthetic_piano
+        from echoes.eval.bench import synthetic_piano
 
         clips = [synthetic_piano(5.0, EVAL_RATE, seed=100 + i) for i in range(n_clips)]
         pieces = [synthetic_piano(20.0, EVAL_RATE, seed=200 + i) for i in range(n_pieces)]
         return {"source": "synthetic piano-like tones (quick run: not a claim)", "clips": clips,
                 "pieces": pieces, "clip_ids": [f"synthetic-{i}" for i in range(n_clips)]}
-    from echoes import corpus as ecorpus
+    from echoes.data import corpus as ecorpus
 
     folder = Path(corpus) if corpus else None
     if folder is None or not (folder / "manifest.json").is_file():
@@ -139,9 +139,9 @@ def eval_classifier(clips: list[np.ndarray], *, weights=None, noise_dir=None, no
     never decides, the dropout and click searches run on every window). ``keep_windows`` adds
     ``window_rows``: ``[condition, truly noisy, p_noisy, verdict noisy]`` per window, in order.
     """
-    from echoes.classify import Classifier
-    from echoes.degrade import PRESETS, degrade, is_noisy
-    from echoes.train_classifier import audible_gaps
+    from echoes.restore.classify import Classifier
+    from echoes.data.degrade import PRESETS, degrade, is_noisy
+    from echoes.train.classifier import audible_gaps
 
     clf = Classifier.load(weights)
     if threshold is not None:
@@ -230,7 +230,7 @@ def _mag_snr(clean: np.ndarray, est: np.ndarray) -> float:
     """SNR of magnitude spectrograms (one way the paper's figure could have been computed)."""
     import torch
 
-    from echoes.spectral import STFTConfig, stft
+    from echoes.core.spectral import STFTConfig, stft
 
     cfg = STFTConfig(sample_rate=EVAL_RATE, n_fft=2048, hop_length=512, win_length=2048)
     a = stft(torch.from_numpy(clean.astype(np.float32)), cfg).abs()
@@ -239,7 +239,7 @@ def _mag_snr(clean: np.ndarray, est: np.ndarray) -> float:
 
 
 def _methods(weights, device: str) -> dict[str, Any]:
-    from echoes.denoise import Denoiser
+    from echoes.restore.denoise import Denoiser
 
     out: dict[str, Any] = {"do-nothing": lambda y: y}
     try:
@@ -269,8 +269,8 @@ def eval_denoise(clips: list[np.ndarray], *, weights=None, noise_dir=None, devic
     ``visqol-python`` installed, ``visqol_moslqo`` is ``None`` for every method (a warning says
     so).
     """
-    from echoes import metrics
-    from echoes.degrade import degrade
+    from echoes.core import metrics
+    from echoes.data.degrade import degrade
 
     methods = _methods(weights, device)
     use_visqol = metrics.visqol_available()
@@ -278,7 +278,7 @@ def eval_denoise(clips: list[np.ndarray], *, weights=None, noise_dir=None, devic
         log.warning("visqol-python is not installed: the ViSQOL column stays empty (pip install visqol-python)")
     n_visqol = len(clips) if visqol_clips is None else min(len(clips), visqol_clips)
     res: dict[str, Any] = {"protocols": {}, "snr_sweep": {}}
-    from echoes.oracle import ORACLES, oracle_estimates
+    from echoes.eval.oracle import ORACLES, oracle_estimates
 
     for proto in ("paper", "gramophone"):
         per: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
@@ -436,7 +436,7 @@ def _denoise_tables(L: list[str], d: dict[str, Any], *, where: str = "", materia
         o = d[proto].get("oracles")
         if o:
             L.append("\nCeilings of masking on the same clips: oracle masks computed from the reference, which no "
-                     "method has (`echoes.oracle`; on the models' grid, 22.05 kHz, n_fft 2048, hop 512, unless "
+                     "method has (`echoes.eval.oracle`; on the models' grid, 22.05 kHz, n_fft 2048, hop 512, unless "
                      "named). The phase-sensitive mask gives, in every bin, the magnitude nearest the reference "
                      "under the noisy phase: up to the overlap-add of the inverse STFT, no method that keeps the "
                      "noisy phase on that grid (the paper's autoencoder among them) does better.\n")
@@ -491,7 +491,7 @@ def render_markdown(r: dict[str, Any]) -> str:
     if any(v.get("visqol_moslqo") is not None for p_ in d.values() for v in p_.get("methods", {}).values()):
         L.append("\nViSQOL MOS-LQO: ViSQOL v3 (`visqol-python`), audio mode, 1 (bad) to 5 (excellent), both signals "
                  "resampled to 48 kHz and scaled by one gain that brings the reference's peak to -1 dBFS "
-                 "(`echoes.metrics.visqol_moslqo`).")
+                 "(`echoes.core.metrics.visqol_moslqo`).")
     if c:
         L.append(f"\n### Classifier ({c['windows']} windows of 5 s, threshold {c['threshold']})\n")
         if r.get("classifier_material"):
@@ -587,8 +587,8 @@ def _inpaint_section(pieces: list[np.ndarray], quick: bool, seed: int,
                      short_gaps_per_signal: int = INPAINT_SHORT_GAPS_PER_PIECE,
                      detection: bool = True, **kwargs: Any) -> dict[str, Any]:
     """Gap SNR by method and length, detection scores (``detection``), and the markdown table;
-    ``kwargs`` go to :func:`echoes.inpaint.evaluate_inpainting` (``gap_ms``, ``methods``)."""
-    from echoes import inpaint
+    ``kwargs`` go to :func:`echoes.restore.gaps.inpaint.evaluate_inpainting` (``gap_ms``, ``methods``)."""
+    from echoes.restore.gaps import inpaint
 
     res = inpaint.evaluate_inpainting(pieces, EVAL_RATE, quick=quick, seed=seed, gaps_per_signal=gaps_per_signal,
                                       short_gaps_per_signal=short_gaps_per_signal, detection=detection, **kwargs)
@@ -643,9 +643,9 @@ def _inpaint_section(pieces: list[np.ndarray], quick: bool, seed: int,
 
 def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = None, noise_dir=None,
         weights=None, device: str = "cpu", seed: int = 0, n_clips: int | None = None) -> dict[str, Any]:
-    from echoes.checkpoint import git_commit
+    from echoes.core.checkpoint import git_commit
 
-    from echoes.hub import resolve_weights, verify_folder
+    from echoes.core.hub import resolve_weights, verify_folder
 
     t0 = time.perf_counter()
     out = Path(out)

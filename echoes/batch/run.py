@@ -1,6 +1,6 @@
 """Whole archives: restore every audio file under a folder, resumably, with a JSONL manifest.
 
-``run_batch(src_dir, out_dir)`` walks ``src_dir`` for audio (:data:`echoes.audio.EXTENSIONS`,
+``run_batch(src_dir, out_dir)`` walks ``src_dir`` for audio (:data:`echoes.core.audio.EXTENSIONS`,
 hidden files and folders skipped, symbolic links to folders not followed), restores each file
 with :meth:`echoes.api.Restorer.restore_file` and the same :class:`~echoes.api.RestoreOptions` as
 ``echoes restore``, and writes it into ``out_dir`` under the same relative path. Every finished
@@ -11,7 +11,7 @@ Safety
 ------
 - ``out_dir`` may not be ``src_dir``, inside it, or hold it; every output path is resolved and
   must stay inside ``out_dir`` (a symbolic link out of it is refused); inputs are never written.
-- Outputs are written atomically (temporary file, then rename, by :func:`echoes.audio.save`), so
+- Outputs are written atomically (temporary file, then rename, by :func:`echoes.core.audio.save`), so
   a killed run leaves no partial file under a final name. A later run removes the hidden
   temporary files a killed one left behind. A lock file stops two runs writing into one folder.
 - The batch goes on past failures; each failure is a manifest line with ``status: "error"``.
@@ -113,7 +113,7 @@ def check_roots(src_dir: str | os.PathLike, out_dir: str | os.PathLike) -> tuple
 def find_audio(src: Path) -> list[Path]:
     """Audio files under ``src``, sorted; hidden names skipped, folder links not followed."""
     found: list[Path] = []
-    from echoes.audio import EXTENSIONS
+    from echoes.core.audio import EXTENSIONS
 
     exts = {e.lower() for e in EXTENSIONS}
     for root, dirs, files in os.walk(src, followlinks=False):
@@ -160,8 +160,8 @@ def plan(src: Path, out: Path, *, suffix: str | None = None) -> list[Task]:
 
 
 def audio_info(path: str | os.PathLike):
-    """:func:`echoes.audio.info` (imported on first use)."""
-    from echoes.audio import info
+    """:func:`echoes.core.audio.info` (imported on first use)."""
+    from echoes.core.audio import info
 
     return info(path)
 
@@ -465,7 +465,7 @@ def is_done(task: Task, entry: dict[str, Any] | None, *, options: dict, weights:
 
 def clean_stale_temps(out: Path) -> int:
     """Remove the temporary files and folders a killed run left in ``out``; returns the count."""
-    from echoes.audio import EXTENSIONS
+    from echoes.core.audio import EXTENSIONS
 
     n = 0
     for root, dirs, files in os.walk(out, followlinks=False):
@@ -615,7 +615,7 @@ def run_batch(
         raise ParameterError(f"--device must be cpu, cuda or auto, not '{device}'")
     if suffix is not None:
         suffix = suffix if suffix.startswith(".") else "." + suffix
-        from echoes.audio import format_for
+        from echoes.core.audio import format_for
 
         format_for("x" + suffix)
     spec = restorer if restorer is not None else (os.environ.get(RESTORER_ENV) or None)
@@ -690,7 +690,7 @@ def _weights_for_workers(weights: str | os.PathLike | None) -> str | None:
     absolute folder the driver sees (workers may run from a copy of the package)."""
     if weights is not None and str(weights).startswith("hf://"):
         return str(weights)
-    from echoes.hub import resolve_weights
+    from echoes.core.hub import resolve_weights
 
     return str(resolve_weights(weights).resolve())
 
@@ -801,7 +801,7 @@ def _run_ray(todo: list[Task], cfg: WorkerConfig, record: Callable[[dict], None]
     ray = import_ray()
     owns_ray = False
     if not ray.is_initialized():
-        pkg = str(Path(__file__).resolve().parent)
+        pkg = str(Path(__file__).resolve().parents[1])  # the echoes package
         runtime_env = {"py_modules": [pkg], "env_vars": {"OMP_NUM_THREADS": str(cfg.threads)}}
         if address == "local":
             n = int(workers) * cfg.threads if workers else int(os.cpu_count() or 1)

@@ -1,0 +1,1 @@
+"""Restore whole folders: planning, manifest, local process pool and Ray."""

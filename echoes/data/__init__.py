@@ -1,0 +1,1 @@
+"""Training and evaluation material: the clean piano corpus, degradations, augmentation. Never imported by :mod:`echoes.restore`."""

@@ -1,0 +1,1 @@
+"""``echoes evaluate`` and ``echoes bench``: material, metrics tables, reports. May import every layer."""

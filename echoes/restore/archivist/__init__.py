@@ -1,0 +1,1 @@
+"""Archivist controls applied around restoration: channel choice, playback EQ curves, playback speed."""

@@ -1,0 +1,1 @@
+"""Gaps: detection, spans, autoregressive maths and the filling methods."""
