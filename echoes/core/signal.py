@@ -8,6 +8,7 @@ Contracts: masks are 1-D boolean arrays over samples (or frames); runs are half-
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 
 def run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -31,3 +32,18 @@ def rms(v: np.ndarray) -> float:
 def db(ratio: float, *, floor: float = 1e-12) -> float:
     """An amplitude ratio in dB (``20 log10``), with ``floor`` keeping silence finite."""
     return float(20.0 * np.log10(max(float(ratio), floor)))
+
+
+#: The RMS (full scale 1) that the de-noisers level their input to (in training and at run time).
+TARGET_RMS = 0.1
+#: Below this RMS an input is treated as silence and returned unchanged.
+SILENCE_RMS = 1e-6
+
+
+def level_gain(audio: np.ndarray | torch.Tensor) -> float:
+    """Gain that brings ``audio`` (any shape) to :data:`TARGET_RMS`; 1.0 for silence."""
+    if isinstance(audio, torch.Tensor):
+        rms = float(audio.detach().double().pow(2).mean().sqrt())
+    else:
+        rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+    return 1.0 if rms < SILENCE_RMS else TARGET_RMS / rms

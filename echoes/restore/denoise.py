@@ -42,6 +42,7 @@ import torch
 from echoes.core.audio import fit_length, resample
 from echoes.core.chunking import overlap_add
 from echoes.core.hub import bundled_weights
+from echoes.core.signal import SILENCE_RMS, TARGET_RMS, level_gain  # noqa: F401  (re-exported)
 from echoes.errors import NonFiniteError, ParameterError, WeightsError
 from echoes.core.spectral import STFTConfig
 
@@ -49,21 +50,6 @@ log = logging.getLogger(__name__)
 
 #: Weights file names (``NAME.safetensors`` + ``NAME.json``) per model choice.
 MODEL_FILES = {"default": "denoiser", "paper": "cae"}
-#: The RMS (full scale 1) that inputs are levelled to before the model.
-TARGET_RMS = 0.1
-#: Below this RMS an input is treated as silence and returned unchanged.
-SILENCE_RMS = 1e-6
-
-
-def level_gain(audio: np.ndarray | torch.Tensor) -> float:
-    """Gain that brings ``audio`` (any shape) to :data:`TARGET_RMS`; 1.0 for silence."""
-    if isinstance(audio, torch.Tensor):
-        rms = float(audio.detach().double().pow(2).mean().sqrt())
-    else:
-        rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
-    return 1.0 if rms < SILENCE_RMS else TARGET_RMS / rms
-
-
 class Denoiser:
     """A loaded de-noising model with its chunked, any-rate inference.
 
