@@ -20,11 +20,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from echoes.core import audio as eaudio
 from echoes import plots
 from echoes.api import Restorer, RestoreOptions, tag_file
-from echoes.restore.archivist.eq import CURVES
+from echoes.core import audio as eaudio
 from echoes.errors import EchoesError
+from echoes.models.registry import DEFAULT_DENOISER, DENOISERS
+from echoes.restore.archivist.eq import CURVES
 
 log = logging.getLogger("echoes.app")
 
@@ -66,7 +67,7 @@ def restore(
     denoise: str = "auto",
     inpaint: bool = True,
     gap_sensitivity: float = 0.5,
-    model: str = "default",
+    model: str = DEFAULT_DENOISER,
     strength: float = 1.0,
     channels: str = "keep",
     speed: str = "none",
@@ -177,6 +178,9 @@ def _archivist_text(rep: dict) -> str:
 
 
 def build_demo() -> gr.Blocks:
+    """The Gradio page: the clip and its settings on the left, what came back on the right.
+
+    The Restore button calls :func:`restore` (API name ``/restore``)."""
     examples = sorted(str(p) for p in EXAMPLES.glob("*") if p.suffix.lower() in eaudio.EXTENSIONS)
     with gr.Blocks(title="Echoes: restore historic piano recordings", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
@@ -192,9 +196,9 @@ def build_demo() -> gr.Blocks:
                                        info="auto: only windows the classifier calls noisy")
                     inpaint = gr.Checkbox(value=True, label="Fill gaps and dropouts")
                     sens = gr.Slider(0, 1, value=0.5, step=0.05, label="Gap sensitivity")
-                    model = gr.Radio(["default", "paper"], value="default", label="De-noiser model",
-                                     info="default: phase-aware model; paper: the paper's autoencoder")
-                    strength = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength (dry/wet)",
+                    model = gr.Radio(list(DENOISERS), value=DEFAULT_DENOISER, label="De-noiser model",
+                                     info="; ".join(f"{s.name}: {s.summary}" for s in DENOISERS.values()))
+                    strength = gr.Slider(0, 1, value=1.0, step=0.05, label="De-noising strength",
                                          info="0: the input, 1: the model's output")
                     channels = gr.Radio(["keep", "mono", "left", "right", "best"], value="keep", label="Channels",
                                         info="best: the groove wall with less noise (or a blend); "

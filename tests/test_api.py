@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from echoes.api import Restorer, RestoreOptions
 from echoes.core import audio
-from echoes.api import Restorer, RestoreOptions, wet_curve
 from echoes.errors import OutputPathError, ParameterError
+from echoes.restore import files
+from echoes.restore.pipeline import wet_curve
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -82,7 +84,8 @@ def test_planted_gaps_are_found_and_filled(restorer: Restorer, clean) -> None:
     assert len(found) == 2
     # the 50 ms gap holds a note onset, where every AR method reaches only about 5 dB: the fill
     # must be real (zero-fill is 0 dB) and no more than 1 dB under Janssen's on the same gap
-    from echoes.restore.gaps.inpaint import Gap, fill_gaps
+    from echoes.restore.gaps.fill import fill_gaps
+    from echoes.restore.gaps.spans import Gap
 
     janssen, _ = fill_gaps(y, sr, [Gap(a, b, sr) for a, b in spans], method="janssen")
     for (a, b), (fa, fb) in zip(spans, found):
@@ -102,6 +105,7 @@ def test_user_gaps_and_overrides(restorer: Restorer, clean) -> None:
     assert np.array_equal(res.audio[:, : sr], x[:, : sr])
     always = restorer.restore(x, sr, RestoreOptions(denoise="always", inpaint="never"))
     assert always.report["denoised_fraction"] == 1.0
+    assert always.report["model"] == "fast" and res.report["model"] is None  # the model that ran
     assert not np.array_equal(always.audio, x)
     with pytest.raises(ParameterError):
         RestoreOptions(denoise="sometimes").validate()
@@ -174,11 +178,9 @@ def test_cli_refuses_to_overwrite_the_input(tmp_path: Path, clean) -> None:
 
 
 def test_long_files_are_restored_in_blocks(tmp_path: Path, restorer: Restorer, clean, monkeypatch) -> None:
-    import echoes.api as api
-
     x, sr = clean
-    monkeypatch.setattr(api, "BLOCK_S", 2.0)
-    monkeypatch.setattr(api, "MARGIN_S", 1.0)
+    monkeypatch.setattr(files, "BLOCK_S", 2.0)
+    monkeypatch.setattr(files, "MARGIN_S", 1.0)
     src = tmp_path / "in.wav"
     audio.save(src, x, sr, subtype="PCM_16")
     dst = tmp_path / "out.wav"
@@ -195,8 +197,6 @@ def test_dropouts_reported_alike_in_one_pass_and_in_blocks(tmp_path: Path, resto
                                                           monkeypatch) -> None:
     """A planted 10-ms dropout: listed once, at its place in seconds, whole or block-wise; it
     makes the verdict noisy but de-noises nothing (the clean clip's p_noisy stays low)."""
-    import echoes.api as api
-
     x, sr = clean
     y = x.copy()
     a = int(5.0 * sr)
@@ -204,8 +204,8 @@ def test_dropouts_reported_alike_in_one_pass_and_in_blocks(tmp_path: Path, resto
     whole = restorer.restore(y, sr).report
     assert whole["verdict"] == "noisy" and whole["denoised"] == []
     assert len(whole["dropouts"]) == 1 and abs(whole["dropouts"][0]["start"] - 5.0) < 0.002
-    monkeypatch.setattr(api, "BLOCK_S", 2.0)
-    monkeypatch.setattr(api, "MARGIN_S", 1.0)
+    monkeypatch.setattr(files, "BLOCK_S", 2.0)
+    monkeypatch.setattr(files, "MARGIN_S", 1.0)
     src = tmp_path / "in.wav"
     audio.save(src, y, sr, subtype="FLOAT")
     rep = restorer.restore_file(src, tmp_path / "out.wav", stream_above_s=1.0)
@@ -219,8 +219,6 @@ def test_a_click_in_clean_audio_is_repaired_and_nothing_else_changes(tmp_path: P
     """A single faint click planted in the clean example (the network misses it): listed, the verdict noisy, nothing
     de-noised; the output differs from the input only within 3 ms of the click, where it is
     closer to the clean original (6 dB less error); ``--denoise never`` leaves it; block-wise lists it too."""
-    import echoes.api as api
-
     x, sr = clean
     x, sr = audio.resample(x, sr, 44_100), 44_100  # the click search runs from 32 kHz up
     y = x.copy()
@@ -238,8 +236,8 @@ def test_a_click_in_clean_audio_is_repaired_and_nothing_else_changes(tmp_path: P
     assert np.sum((res.audio[:, lo:hi] - x[:, lo:hi]) ** 2) < 0.25 * np.sum((y[:, lo:hi] - x[:, lo:hi]) ** 2)  # 6 dB
     never = restorer.restore(y, sr, RestoreOptions(denoise="never", inpaint="never"))
     np.testing.assert_array_equal(never.audio, y)
-    monkeypatch.setattr(api, "BLOCK_S", 2.0)
-    monkeypatch.setattr(api, "MARGIN_S", 1.0)
+    monkeypatch.setattr(files, "BLOCK_S", 2.0)
+    monkeypatch.setattr(files, "MARGIN_S", 1.0)
     src = tmp_path / "in.wav"
     audio.save(src, y, sr, subtype="FLOAT")
     blk = restorer.restore_file(src, tmp_path / "out.wav", stream_above_s=1.0)
@@ -250,4 +248,20 @@ def test_warm_up_loads_the_models_the_first_request_needs() -> None:
     r = Restorer()
     assert r._classifier is None and not r._denoisers
     r.warm_up()
-    assert r._classifier is not None and "default" in r._denoisers
+    assert r._classifier is not None and "fast" in r._denoisers
+
+
+def test_model_names_and_chunking_come_from_the_registry(restorer: Restorer) -> None:
+    """``default`` is an alias of ``fast`` (one loaded model); unknown names are refused; each
+    de-noiser chunks as its registry entry says."""
+    from echoes.models.registry import denoiser_spec
+
+    for name in ("fast", "default", "paper"):
+        RestoreOptions(model=name).validate()
+        d = restorer.denoiser(name)
+        spec = denoiser_spec(name)
+        assert (d.core_s, d.margin_s) == (spec.core_s, spec.margin_s)
+    assert restorer.denoiser("default") is restorer.denoiser("fast")
+    assert RestoreOptions().model == "fast"
+    with pytest.raises(ParameterError, match="--model"):
+        RestoreOptions(model="nope").validate()

@@ -21,22 +21,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from echoes.batch.manifest import ManifestWriter, is_done, read_manifest
+from echoes.batch.plan import check_roots, output_path, plan
+from echoes.batch.ray_pool import import_ray
+from echoes.batch.run import LOCK_NAME, clean_stale_temps, run_batch
+from echoes.batch.worker import RESTORER_ENV, WorkerStartError
 from echoes.core import audio
-from echoes.batch.run import (
-    LOCK_NAME,
-    RESTORER_ENV,
-    ManifestWriter,
-    WorkerStartError,
-    check_roots,
-    clean_stale_temps,
-    import_ray,
-    is_done,
-    output_path,
-    plan,
-    read_manifest,
-    run_batch,
-    sha256_file,
-)
+from echoes.core.checkpoint import sha256_file
 from echoes.cli import main
 from echoes.errors import EchoesError, OutputPathError, ParameterError, WeightsError
 
@@ -407,3 +398,16 @@ def test_cli_passes_the_archivist_options_and_a_change_redoes_the_files(tmp_path
     assert main(["batch", str(src), "-o", str(out), "--workers", "1", "--eq", "flat"]) == 0
     assert len(lines(out / "manifest.jsonl")) == 2 * len(GOOD)  # all redone
     capsys.readouterr()
+
+
+def test_the_package_api_and_the_ray_package_path() -> None:
+    """``from echoes.batch import run_batch`` (docs/BATCH.md) and the CLI's ``echoes.batch.run``
+    both work, and Ray ships the ``echoes`` package folder to its workers."""
+    import echoes
+    import echoes.batch
+    import echoes.batch.ray_pool
+    from echoes.batch.run import run_batch as from_run
+
+    assert echoes.batch.run_batch is from_run and echoes.batch.read_manifest is read_manifest
+    pkg = Path(echoes.batch.ray_pool.__file__).resolve().parents[1]
+    assert pkg == Path(echoes.__file__).resolve().parent

@@ -229,7 +229,8 @@ def test_cli_text_output(tmp_path, weights_dir, capsys):
 
 
 def test_examples_are_deterministic_and_labelled():
-    from echoes.train import classifier as T
+    from echoes.train import classifier_examples as T
+    from echoes.train.common import CLIP_SAMPLES
 
     clips = np.stack([piece(seed=12), piece(seed=13)])
     ds = T.ExampleSet(clips, seed=3, n_examples=8, noise_dir=None)
@@ -237,7 +238,7 @@ def test_examples_are_deterministic_and_labelled():
     b = [ds[i] for i in range(4)]
     for (xa, ya), (xb, yb) in zip(a, b):
         assert torch.equal(xa, xb) and ya == yb
-        assert xa.shape == (T.CLIP_SAMPLES,) and xa.dtype == torch.float32 and torch.isfinite(xa).all()
+        assert xa.shape == (CLIP_SAMPLES,) and xa.dtype == torch.float32 and torch.isfinite(xa).all()
         assert float(xa.abs().max()) <= 1.0 + 1e-6
     assert [y for _, y in a[0::2]] == [0, 0]
     rng = np.random.default_rng(0)
@@ -247,7 +248,7 @@ def test_examples_are_deterministic_and_labelled():
 
 
 def test_preset_weights_steer_the_degraded_examples():
-    from echoes.train import classifier as T
+    from echoes.train import classifier_examples as T
     from echoes.errors import ParameterError
 
     w = T.parse_preset_weights("clicks=1,paper=0,gramophone=0,hiss=0,gaps=0,mild=0")
@@ -264,8 +265,8 @@ def test_preset_weights_steer_the_degraded_examples():
 
 
 def test_clean_augmentations_stay_clean_by_definition():
+    from echoes.data import augment as T
     from echoes.data import degrade as D
-    from echoes.train import classifier as T
 
     x = piece(seed=14).astype(np.float64)
     rng = np.random.default_rng(1)
@@ -291,6 +292,33 @@ def test_training_smoke(tmp_path, monkeypatch):
     assert cfg["stft"]["n_fft"] == 2048 and "validation" in cfg["metrics"]
     assert rec["history"][0]["epoch"] == 1
     Classifier.load(tmp_path / "w")
+
+
+def test_training_clips_from_a_pack(tmp_path):
+    """Both trainers read a pack through one loader: pianos kept or left out, a limit, quiet clips
+    left out for the de-noisers, clips of the wrong length refused."""
+    from echoes.data.corpus import encode_int16
+    from echoes.train import denoiser_examples
+    from echoes.train.common import CLIP_SAMPLES, load_clips
+
+    rows = np.stack([piece(seed=30 + i) * (1e-4 if i == 1 else 1.0) for i in range(4)])
+    rows16 = np.round(rows * 32767).astype(np.int16)
+    (tmp_path / "clean").mkdir()
+    np.savez_compressed(tmp_path / "clean" / "s0.npz", **encode_int16(rows16))
+    clips = [{"id": f"c{i}", "split": "train", "shard": "s0.npz", "row": i, "piano": "AB"[i // 2]} for i in range(4)]
+    (tmp_path / "pack.json").write_text(json.dumps({"clips": clips, "clip_samples": CLIP_SAMPLES}))
+    ids, x, metas = load_clips(tmp_path, "train")
+    assert ids == ["c0", "c1", "c2", "c3"] and x.shape == (4, CLIP_SAMPLES) and x.dtype == np.float32
+    np.testing.assert_array_equal(x, rows16.astype(np.float32) / 32768.0)
+    assert load_clips(tmp_path, "train", piano="B")[0] == ["c2", "c3"]
+    assert load_clips(tmp_path, "train", exclude_piano="A", limit=1)[0] == ["c2"]
+    y = denoiser_examples.load_clip_array(tmp_path, "train")
+    np.testing.assert_array_equal(y, x[[0, 2, 3]])  # c1 is under -50 dBFS
+    with pytest.raises(ParameterError):
+        load_clips(tmp_path, "val")
+    np.savez_compressed(tmp_path / "clean" / "s0.npz", **encode_int16(rows16[:, : CLIP_SAMPLES // 2]))
+    with pytest.raises(ParameterError):
+        denoiser_examples.load_clip_array(tmp_path, "train")
 
 
 # -- the shipped weights ------------------------------------------------------------------------

@@ -373,3 +373,102 @@ def test_fit_and_dev_noise_are_disjoint_parts_of_the_training_clips(tmp_path):
         assert P[near].sum() < 1e-3 * P.sum(), split  # nothing of the other part
     with pytest.raises(ParameterError):
         D.noise_files(tmp_path, "nope")
+
+
+# --------------------------------------------------------------------------------------------
+# the registry of effects and their labels
+# --------------------------------------------------------------------------------------------
+
+#: Abstract bases: the only Effect subclasses of the package that are neither registered nor combinators.
+BASES = {D.Effect, D.AdditiveEffect, D.LinearEffect, D.NonLinearEffect, D.Combinator}
+
+
+def _package_effect_classes() -> set[type]:
+    import importlib
+    import pkgutil
+
+    for m in pkgutil.iter_modules(D.__path__):
+        importlib.import_module(f"{D.__name__}.{m.name}")
+    found, todo = set(), [D.Effect]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return {c for c in found if c.__module__.startswith(D.__name__ + ".")}
+
+
+def test_every_concrete_effect_is_registered_once():
+    classes = _package_effect_classes()
+    concrete = {c for c in classes if c not in BASES and not issubclass(c, D.Combinator)}
+    assert {D.Chain, D.Maybe, D.OneOf, D.Shuffle} <= classes - concrete
+    registered = {r.cls for r in D.REGISTRY.values()}
+    assert concrete - registered == set(), "register these effects with @register(Label...)"
+    for name, r in D.REGISTRY.items():
+        assert r.name == name == r.cls.__dict__["name"] and isinstance(r.label, D.Label)
+    assert len(registered) == len(D.REGISTRY)  # one name per class
+    # the combinators and bases are not registered (they write no record of their own)
+    assert not (BASES | {D.Chain, D.Maybe, D.OneOf, D.Shuffle}) & registered
+
+
+def test_registry_labels_match_the_definition_of_noisy(noise_dir):
+    assert set(D.effect_names(D.Label.IMPULSIVE)) == {"clicks", "crackle", "thumps"}
+    assert set(D.effect_names(D.Label.DAMAGE)) == {"band_limit", "dropouts", "level_drops"}
+    assert set(D.effect_names(D.Label.STEADY_NOISE)) == {"white_noise", "hiss", "hum", "rumble", "recorded_noise"}
+    assert set(D.effect_names(D.Label.NOT_NOISE)) == {"wow_flutter", "soft_clip"}
+    # every registered effect has a representative in single_effects, under its record name
+    assert set(D.single_effects(noise_dir)) == set(D.REGISTRY)
+    x = piano_like()
+    for name, eff in D.single_effects(noise_dir).items():
+        _, info = D.degrade(x, SR, preset=eff, seed=0)
+        assert [e["name"] for e in info["effects"]] == [name]
+        if D.label_of(name) in (D.Label.IMPULSIVE, D.Label.DAMAGE):
+            assert info["noisy"], name
+        if D.label_of(name) is D.Label.NOT_NOISE:
+            assert not info["noisy"], name
+
+
+def test_unregistered_effect_cannot_be_labelled():
+    with pytest.raises(ParameterError, match="not registered"):
+        D.is_noisy({"effects": [{"name": "fizz", "params": {}}], "snr_db": None})
+    with pytest.raises(ParameterError):
+        D.label_of("effect")
+
+    class Fizz(D.AdditiveEffect):
+        name = "fizz_unregistered"
+
+        def make(self, state, rng):
+            return rng.standard_normal(state.shape) * 0.01, {}
+
+    with pytest.raises(ParameterError, match="not registered"):
+        D.degrade(piano_like(), SR, preset=Fizz(), seed=0)
+
+
+def test_register_rejects_duplicates_and_nameless_effects():
+    class Again(D.AdditiveEffect):
+        name = "hiss"
+
+    class Nameless(D.AdditiveEffect):
+        pass
+
+    with pytest.raises(ValueError, match="registered twice"):
+        D.register(D.Label.STEADY_NOISE)(Again)
+    with pytest.raises(TypeError):
+        D.register(D.Label.STEADY_NOISE)(Nameless)
+    with pytest.raises(TypeError):
+        D.register(D.Label.NOT_NOISE)(D.Chain)
+    with pytest.raises(TypeError):
+        D.register("noisy")
+    assert D.REGISTRY["hiss"].cls is D.Hiss
+
+
+def test_info_to_json_spans_match_the_masks():
+    x = piano_like(seconds=3.0) + 0.01
+    y, info = D.degrade(x, SR, preset=D.Chain([D.Dropouts(count=(3, 3)), D.LevelDrops(count=(2, 2))]), seed=1)
+    j = D.info_to_json(info)
+    for k in ("gap_mask", "drop_mask"):
+        m = np.zeros_like(info[k])
+        for a, b in j[k]["spans"]:
+            assert isinstance(a, int) and isinstance(b, int) and a < b
+            m[a:b] = True
+        assert np.array_equal(m, info[k]) and j[k]["samples"] == int(info[k].sum())

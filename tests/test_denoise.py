@@ -236,7 +236,8 @@ def test_metrics_known_values():
 
 def test_training_examples_and_losses():
     from echoes.data.degrade import Maybe, SoftClip
-    from echoes.train.denoiser import gramophone_chain, make_example, model_loss
+    from echoes.train.denoiser_examples import gramophone_chain, make_example
+    from echoes.train.losses import model_loss
 
     chain = gramophone_chain(None)
     assert not any(isinstance(e, Maybe) and isinstance(e.effect, SoftClip) for e in chain.effects)
@@ -257,7 +258,8 @@ def test_training_examples_and_losses():
 
 
 def test_repitch_moves_a_tone_by_the_cents_asked_and_keeps_the_length():
-    from echoes.train.denoiser import SR, ExampleSet, repitch
+    from echoes.train.common import SR
+    from echoes.train.denoiser_examples import ExampleSet, repitch
 
     t = np.arange(5 * SR) / SR
     x = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
@@ -275,6 +277,26 @@ def test_repitch_moves_a_tone_by_the_cents_asked_and_keeps_the_length():
         peaks.append(np.argmax(np.abs(np.fft.rfft(a.numpy()[: 4 * SR] * np.hanning(4 * SR)))) / 4)
     assert all(440 * 2 ** (-50 / 1200) - 0.5 <= f <= 440 * 2 ** (50 / 1200) + 0.5 for f in peaks)
     assert len(set(peaks)) > 1
+
+
+def test_trainer_names_models_as_the_registry_does():
+    """``train denoiser --model default`` still means the complex U-Net, saved as ``denoiser.*``."""
+    import argparse
+
+    from echoes.commands import train as cmd
+    from echoes.models.registry import denoiser_spec
+    from echoes.train.denoiser import build
+
+    assert isinstance(build("default", {"channels": [4, 4], "bottleneck": 8}), ComplexUNet)
+    assert isinstance(build("fast", {"channels": [4, 4], "bottleneck": 8}), ComplexUNet)
+    assert isinstance(build("paper"), PaperCAE)
+    assert denoiser_spec("default").weights == "denoiser" and denoiser_spec("paper").weights == "cae"
+    with pytest.raises(ParameterError):
+        build("nope")
+    ap = argparse.ArgumentParser()
+    cmd.register(ap.add_subparsers(dest="command"))
+    args = ap.parse_args(["train", "denoiser", "--data", "D", "--out", "O", "--model", "default"])
+    assert args.model == "default" and args.func is cmd._run_denoiser
 
 
 # -- declick ---------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Tests of gap detection and inpainting (echoes.restore.gaps.inpaint, echoes.restore.gaps.detect) on synthetic signals."""
+"""Tests of gap detection and inpainting (echoes.restore.gaps: spans, detect, ar, fill, methods;
+echoes.eval.gaps) on synthetic signals."""
 
 from __future__ import annotations
 
@@ -7,16 +8,11 @@ import pytest
 import scipy.signal
 
 from echoes.errors import ParameterError
-from echoes.restore.gaps.inpaint import (
-    Gap,
-    autocorrelation_ar,
-    burg,
-    detect_gaps,
-    evaluate_inpainting,
-    fill_gaps,
-    gap_snr,
-    parse_gaps,
-)
+from echoes.eval.gaps import evaluate_inpainting, gap_snr
+from echoes.restore.gaps.ar import autocorrelation_ar, burg
+from echoes.restore.gaps.detect import detect_gaps
+from echoes.restore.gaps.fill import fill_gaps
+from echoes.restore.gaps.spans import Gap, parse_gaps
 
 SR = 22050
 
@@ -55,7 +51,7 @@ def _tone(seconds: float = 1.5, f: float = 441.3) -> np.ndarray:
     return (0.5 * np.sin(2 * np.pi * f * t) + 0.2 * np.sin(2 * np.pi * 2.01 * f * t + 1.0)).astype(np.float32)
 
 
-@pytest.mark.parametrize("method", ["lpc", "janssen", "burg2", "similarity", "auto"])
+@pytest.mark.parametrize("method", ["lpc", "janssen", "lsar", "similarity", "auto"])
 def test_tone_gap_20ms_filled_above_30db(method):
     x = _tone()
     s = int(0.7 * SR)
@@ -76,7 +72,7 @@ def test_trivial_methods_are_poor_on_a_tone(method):
     assert gap_snr(x[g.start : g.end], y[g.start : g.end]) < 5.0
 
 
-@pytest.mark.parametrize("method", ["zero", "linear", "lpc", "janssen", "burg2", "similarity", "auto"])
+@pytest.mark.parametrize("method", ["zero", "linear", "lpc", "janssen", "lsar", "similarity", "auto"])
 def test_only_gap_samples_change_stereo(method):
     rng = np.random.default_rng(3)
     x = np.stack([_tone(1.0), _tone(1.0, 300.0)]) + 0.01 * rng.standard_normal((2, SR)).astype(np.float32)
@@ -295,18 +291,18 @@ def test_similarity_transplants_a_repeated_passage():
     y, done = fill_gaps(x, SR, [g], method="auto")
     assert done[0].method == "similarity"
     assert gap_snr(x[g.start : g.end], y[g.start : g.end]) >= 20.0
-    y2, _ = fill_gaps(x, SR, [g], method="burg2")
+    y2, _ = fill_gaps(x, SR, [g], method="lsar")
     assert gap_snr(x[g.start : g.end], y2[g.start : g.end]) < gap_snr(x[g.start : g.end], y[g.start : g.end])
 
 
 def test_evaluate_inpainting_is_deterministic_and_complete():
     x = _sustained(3.0)
-    kw = dict(gap_ms=(20, 80), gaps_per_signal=2, methods=("zero", "burg2"), quick=True)
+    kw = dict(gap_ms=(20, 80), gaps_per_signal=2, methods=("zero", "lsar"), quick=True)
     r1 = evaluate_inpainting([x], SR, **kw)
     r2 = evaluate_inpainting([x], SR, **kw)
     assert r1["gap_snr"] == r2["gap_snr"]
     assert r1["gap_snr"]["zero"]["20"]["mean_db"] == pytest.approx(0.0)
-    assert r1["gap_snr"]["burg2"]["20"]["mean_db"] > 20.0
+    assert r1["gap_snr"]["lsar"]["20"]["mean_db"] > 20.0
     assert r1["detection"]["recall"] == 1.0 and r1["detection"]["precision"] == 1.0
     assert sum(r1["detection"]["false_gaps_clean"].values()) == 0
 
@@ -327,28 +323,28 @@ def _burg_error_recursion(segs, order):
 
 
 def test_burg_from_correlations_matches_the_error_recursion():
-    from echoes.restore.gaps import inpaint
+    from echoes.restore.gaps import ar, ar_kernels
 
     x = _ar_process(TRUE_A, 3000, seed=2)
     for segs, order in (([x[:1000], x[1500:]], 30), ([x[:41], x[100:131]], 30), ([x], 1)):
         want = _burg_error_recursion(segs, order)
-        np.testing.assert_allclose(inpaint.burg(segs, order, floor=0.0), want, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(ar.burg(segs, order, floor=0.0), want, rtol=1e-8, atol=1e-10)
         # the numpy fallback (no numba) computes the same recursion
         data = np.concatenate(segs)
         bounds = np.cumsum([0] + [s.size for s in segs]).astype(np.int64)
         r = sum(np.correlate(s, s, "full")[s.size - 1 : s.size + order] for s in segs)
-        np.testing.assert_allclose(inpaint._burg_core_numpy(data, bounds, r, order, 0.0), want,
+        np.testing.assert_allclose(ar_kernels.burg_core_numpy(data, bounds, r, order, 0.0), want,
                                    rtol=1e-8, atol=1e-10)
     segs = [x[:1000], x[1500:]]
     # the floor is deterministic and, at -60 dB, leaves a well-conditioned fit alone
-    np.testing.assert_array_equal(inpaint.burg(segs, 30), inpaint.burg(segs, 30))
-    np.testing.assert_allclose(inpaint.burg(segs, 30), inpaint.burg(segs, 30, floor=0.0), atol=2e-3)
+    np.testing.assert_array_equal(ar.burg(segs, 30), ar.burg(segs, 30))
+    np.testing.assert_allclose(ar.burg(segs, 30), ar.burg(segs, 30, floor=0.0), atol=2e-3)
 
 
 def test_toeplitz_solver_matches_scipy():
     import scipy.linalg
 
-    from echoes.restore.gaps import inpaint
+    from echoes.restore.gaps import ar
 
     rng = np.random.default_rng(4)
     for n, p in ((300, 120), (50, 120), (1, 5)):
@@ -357,14 +353,14 @@ def test_toeplitz_solver_matches_scipy():
         col = np.zeros(n)
         col[: min(n, p + 1)] = ra[: min(n, p + 1)]
         b = rng.standard_normal(n)
-        np.testing.assert_allclose(inpaint._solve_toeplitz(col, b, p), scipy.linalg.solve_toeplitz(col, b),
+        np.testing.assert_allclose(ar.solve_toeplitz(col, b, p), scipy.linalg.solve_toeplitz(col, b),
                                    rtol=1e-8, atol=1e-10)
 
 
-@pytest.mark.parametrize("method", ["burg2", "janssen", "lpc"])
+@pytest.mark.parametrize("method", ["lsar", "janssen", "lpc"])
 def test_band_limited_audio_is_filled_as_well_as_full_band(method):
     """An empty band (a transfer made at 22.05 kHz, or the de-noiser's output above 11 kHz)
-    must not break the high-order models: without Burg's white-noise correction ``burg2``
+    must not break the high-order models: without Burg's white-noise correction ``lsar``
     filled such gaps at 0 dB."""
     rng = np.random.default_rng(3)
     t = np.arange(SR) / SR
@@ -379,7 +375,7 @@ def test_band_limited_audio_is_filled_as_well_as_full_band(method):
     assert gap_snr(x[a:b], out[a:b]) > 15.0
 
 
-@pytest.mark.parametrize("method", ["lpc", "janssen", "burg2", "similarity", "auto"])
+@pytest.mark.parametrize("method", ["lpc", "janssen", "lsar", "similarity", "auto"])
 def test_gaps_at_the_edges_and_back_to_back(method):
     x = _tone(0.6)
     gaps = [Gap(0, 200, SR), Gap(5000, 5400, SR), Gap(5400, 5600, SR), Gap(x.size - 300, x.size, SR)]
@@ -390,7 +386,7 @@ def test_gaps_at_the_edges_and_back_to_back(method):
 
 
 def test_merge_gaps_unions_user_and_detected():
-    from echoes.restore.gaps.inpaint import merge_gaps
+    from echoes.restore.gaps.spans import merge_gaps
 
     user = parse_gaps("0.10-0.20", SR)
     found = [Gap(int(0.15 * SR), int(0.25 * SR), SR, kind="dropout"), Gap(int(0.5 * SR), int(0.6 * SR), SR, kind="dropout")]
@@ -400,7 +396,7 @@ def test_merge_gaps_unions_user_and_detected():
 
 
 def test_fits_on_a_helper_thread_match_serial_fits(monkeypatch):
-    from echoes.restore.gaps import inpaint
+    from echoes.restore.gaps.methods.lsar import joint_lsar
 
     t = np.arange(6000) / SR
     x = np.sin(2 * np.pi * 440 * t) + 0.5 * np.sin(2 * np.pi * 1320 * t + 1.0)
@@ -408,62 +404,80 @@ def test_fits_on_a_helper_thread_match_serial_fits(monkeypatch):
     seg = x[1000:5000].copy()
     seg[1500:1700] = 0.0
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    both = inpaint._joint_lsar(seg, 1500, 200, 300, pair=True, refine=True)
+    both = joint_lsar(seg, 1500, 200, 300, pair=True, refine=True)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    serial = inpaint._joint_lsar(seg, 1500, 200, 300, pair=True, refine=True)
+    serial = joint_lsar(seg, 1500, 200, 300, pair=True, refine=True)
     np.testing.assert_array_equal(both, serial)
-    assert inpaint.gap_snr(x[2500:2700], both) > 20.0
+    assert gap_snr(x[2500:2700], both) > 20.0
 
 
 def test_compiled_kernels_do_not_depend_on_memory_placement():
     """The vectorised inner products reassociate their sums: the order must depend on the
     length only, never on where the arrays start in memory (evaluations repeat bit for bit)."""
-    from echoes.restore.gaps import inpaint
+    from echoes.restore.gaps import ar, ar_kernels
 
-    if not inpaint._HAVE_NUMBA:
+    if not ar_kernels.HAVE_NUMBA:
         pytest.skip("numba is not installed")
     x = _ar_process(TRUE_A, 3000, seed=6)
-    want_dot = inpaint._dot(x[:1733], x[7:1740])
-    want_burg = inpaint.burg([x[:1000], x[1500:]], 120)
+    want_dot = ar_kernels.dot(x[:1733], x[7:1740])
+    want_burg = ar.burg([x[:1000], x[1500:]], 120)
     for shift in range(1, 9):
         buf = np.zeros(x.size + 16)
         y = buf[shift : shift + x.size]
         y[:] = x
-        assert inpaint._dot(y[:1733], y[7:1740]) == want_dot
-        np.testing.assert_array_equal(inpaint.burg([y[:1000], y[1500:]], 120), want_burg)
+        assert ar_kernels.dot(y[:1733], y[7:1740]) == want_dot
+        np.testing.assert_array_equal(ar.burg([y[:1000], y[1500:]], 120), want_burg)
 
 
 def test_level_trend_recovers_a_decay_and_is_bounded():
-    """burg2's level trend: a tone decaying at 40 dB/s comes out flat (slope within 1 dB/s,
+    """lsar's level trend: a tone decaying at 40 dB/s comes out flat (slope within 1 dB/s,
     gain 1 at the gap's centre); a 200 dB/s decay is held to the 60 dB/s bound; silence and
     contexts too short for 3 frames give no trend."""
-    from echoes.restore.gaps.inpaint import BURG2_TREND_MAX_DB_PER_S, _level_trend
+    from echoes.restore.gaps.methods.lsar import LSAR_TREND_MAX_DB_PER_S, level_trend
 
     n, nl, glen = int(0.4 * SR), int(0.16 * SR), int(0.08 * SR)
     t = np.arange(n) / SR
     tc = (nl + glen / 2) / SR
-    for rate, want in ((40.0, 40.0), (200.0, BURG2_TREND_MAX_DB_PER_S)):
+    for rate, want in ((40.0, 40.0), (200.0, LSAR_TREND_MAX_DB_PER_S)):
         x = 10 ** (-rate * t / 20) * np.sin(2 * np.pi * 441.0 * t)
-        g = _level_trend(x, nl, glen, SR)
+        g = level_trend(x, nl, glen, SR)
         slope = 20 * np.log10(g[-1] / g[0]) / (t[-1] - t[0])  # g undoes a decay: it rises
         assert slope == pytest.approx(want, abs=1.0)
         assert g[int(round(tc * SR))] == pytest.approx(1.0, abs=0.01)
-    assert np.all(_level_trend(np.zeros(n), nl, glen, SR) == 1.0)
-    assert np.all(_level_trend(np.ones(glen + 100), 50, glen, SR) == 1.0)
+    assert np.all(level_trend(np.zeros(n), nl, glen, SR) == 1.0)
+    assert np.all(level_trend(np.ones(glen + 100), 50, glen, SR) == 1.0)
 
 
-def test_burg2_fills_a_decaying_chord_better_with_its_level_trend(monkeypatch):
-    """Three partials decaying at 60 dB/s with a 300 ms gap: with its level trend burg2's fill
+def test_lsar_fills_a_decaying_chord_better_with_itslevel_trend(monkeypatch):
+    """Three partials decaying at 60 dB/s with a 300 ms gap: with its level trend lsar's fill
     reaches 60 dB (84 dB measured), without it at least 20 dB less (24 dB measured)."""
-    import echoes.restore.gaps.inpaint as inpaint
+    import echoes.restore.gaps.methods.lsar as lsar
 
     t = np.arange(int(1.0 * SR)) / SR
     x = 10 ** (-60 * t / 20) * sum(np.sin(2 * np.pi * f * t + p) for f, p in ((220.0, 0.3), (331.0, 1.0), (587.0, 2.0)))
     x = (0.3 * x / np.abs(x).max()).astype(np.float32)
     g = Gap(int(0.5 * SR), int(0.8 * SR), SR)
-    y, _ = fill_gaps(x, SR, [g], method="burg2")
+    y, _ = fill_gaps(x, SR, [g], method="lsar")
     with_trend = gap_snr(x[g.start : g.end], y[g.start : g.end])
-    monkeypatch.setattr(inpaint, "BURG2_TREND_MAX_DB_PER_S", 0.0)
-    y0, _ = fill_gaps(x, SR, [g], method="burg2")
+    monkeypatch.setattr(lsar, "LSAR_TREND_MAX_DB_PER_S", 0.0)
+    y0, _ = fill_gaps(x, SR, [g], method="lsar")
     assert with_trend >= 60.0
     assert gap_snr(x[g.start : g.end], y0[g.start : g.end]) < with_trend - 20.0
+
+
+def test_registry_lists_every_method_and_burg2_is_lsar():
+    """The registry is the one list of methods; the old name ``burg2`` fills exactly as ``lsar``
+    and is reported under the new name, in fill_gaps and in the evaluation."""
+    from echoes.restore.gaps.fill import ALIASES, METHODS, REGISTRY
+
+    assert METHODS == ("zero", "linear", "lpc", "janssen", "lsar", "similarity", "auto")
+    assert all(REGISTRY[m].description for m in METHODS) and ALIASES == {"burg2": "lsar"}
+    x = _tone()
+    g = Gap(int(0.7 * SR), int(0.72 * SR), SR)
+    y1, d1 = fill_gaps(x, SR, [g], method="lsar")
+    y2, d2 = fill_gaps(x, SR, [g], method="burg2")
+    np.testing.assert_array_equal(y1, y2)
+    assert d1[0].method == d2[0].method == "lsar"
+    r = evaluate_inpainting([_sustained(3.0)], SR, gap_ms=(20,), gaps_per_signal=1, methods=("burg2",),
+                            quick=True, detection=False)
+    assert list(r["gap_snr"]) == ["lsar"]

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from echoes.commands.restore import add_chain_options
+
 log = logging.getLogger(__name__)
 
 
@@ -30,8 +32,6 @@ def register(subparsers) -> None:
                    help="run on Ray: 'local' starts a local instance, else a cluster address (e.g. auto, ray://head:10001)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes or Ray actors (default: the CPU cores, or the GPUs on Ray)")
-    from echoes.commands.restore import add_chain_options
-
     add_chain_options(p)
     p.add_argument("--device", default="cpu",
                    help="cpu, cuda or auto (auto: CUDA if present; on Ray, GPUs if the cluster has them)")

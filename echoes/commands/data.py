@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from echoes.core.audio import load, resample, save, to_mono
 from echoes.data.corpus import ALL_PIANOS
 from echoes.errors import ParameterError
 
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers) -> None:
+    """Add ``data`` and its actions (build, degrade, pack, figures) to the CLI.
+
+    Each action's ``func`` is one of the ``run_*`` functions below."""
     p = subparsers.add_parser("data", help="build the clean corpus, degrade audio, pack data, figures",
                               description="Data tools: clean corpus, degradation simulator, training pack.")
     sub = p.add_subparsers(dest="data_command", metavar="ACTION")
@@ -90,7 +94,6 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_degrade(args: argparse.Namespace) -> int:
-    from echoes.core.audio import load, save
     from echoes.data.degrade import degrade, info_to_json
 
     audio, sr = load(args.input)
@@ -127,7 +130,7 @@ def run_pack(args: argparse.Namespace) -> int:
 def _demo_clean(seed: int, seconds: float = 5.0) -> tuple[np.ndarray, int]:
     """A clean 5-s piano excerpt: a generated étude played by FluidR3, or harmonic tones."""
     from echoes.data.corpus import FLUID_SF2, generate_etude
-    from echoes.data.synth import humanise, render_fluidsynth
+    from echoes.data.corpus.synth import humanise, render_fluidsynth
 
     sr = 22050
     try:
@@ -146,7 +149,10 @@ def _demo_clean(seed: int, seconds: float = 5.0) -> tuple[np.ndarray, int]:
 
 def make_figures(out: str | Path, *, clean: np.ndarray, sample_rate: int, seed: int = 0,
                  noise_dir: str | Path | None = None) -> list[Path]:
-    """One PNG per effect: spectrograms of ``clean`` (mono ``(samples,)``) before and after."""
+    """One PNG per effect: spectrograms of ``clean`` (mono ``(samples,)``) before and after.
+
+    Every single effect of :func:`echoes.data.degrade.single_effects` plus the whole gramophone
+    chain; gaps are shaded. Returns the paths written (``OUT/degrade_NAME.png``)."""
     from matplotlib.figure import Figure
 
     from echoes.data.degrade import degrade, single_effects
@@ -201,8 +207,6 @@ def make_figures(out: str | Path, *, clean: np.ndarray, sample_rate: int, seed: 
 
 
 def run_figures(args: argparse.Namespace) -> int:
-    from echoes.core.audio import load, resample, to_mono
-
     if args.input:
         a, sr = load(args.input)
         x = resample(to_mono(a)[0], sr, 22050)

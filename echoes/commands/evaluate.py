@@ -1,4 +1,4 @@
-"""``echoes evaluate [--quick] [--out DIR]``: the claims table and every measurement (echoes.eval.evaluate)."""
+"""``echoes evaluate [--quick] [--out DIR]``: the claims table and every measurement (echoes.eval)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
-    from echoes.eval.evaluate import render_markdown, run
+    from echoes.eval.report import render_markdown
+    from echoes.eval.run import run
 
     res = run(out=args.out, quick=args.quick, corpus=None if args.quick else args.corpus,
               noise_dir=args.noise_dir, weights=args.weights, device=args.device, seed=args.seed,

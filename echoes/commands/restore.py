@@ -12,8 +12,9 @@ import logging
 import sys
 from pathlib import Path
 
-from echoes.restore.archivist.eq import EQ_NAMES
 from echoes.errors import EchoesError, OutputPathError
+from echoes.models.registry import DEFAULT_DENOISER, DENOISERS, denoiser_names
+from echoes.restore.archivist.eq import EQ_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +25,12 @@ def add_chain_options(p) -> None:
                    help="auto: only windows the classifier calls noisy (default)")
     p.add_argument("--inpaint", choices=("auto", "never"), default="auto", help="detect and fill gaps (default auto)")
     p.add_argument("--gap-sensitivity", type=float, default=0.5, metavar="0..1")
-    p.add_argument("--model", choices=("default", "paper"), default="default",
-                   help="de-noiser: default (phase-aware) or paper (the paper's autoencoder)")
-    p.add_argument("--strength", type=float, default=1.0, metavar="0..1", help="de-noising dry/wet (default 1)")
+    p.add_argument("--model", choices=denoiser_names(), default=DEFAULT_DENOISER,
+                   help="de-noiser: " + "; ".join(
+                       f"{s.name}{' (alias ' + ', '.join(s.aliases) + ')' if s.aliases else ''}: {s.summary}"
+                       for s in DENOISERS.values()))
+    p.add_argument("--strength", type=float, default=1.0, metavar="0..1",
+                   help="how much of the de-noiser's output to use: 0 the input, 1 the model's output (default 1)")
     p.add_argument("--channels", choices=("keep", "mono", "left", "right", "best"), default="keep",
                    help="keep: restore every channel, layout kept (default); mono: mix down; left/right: "
                         "one groove wall; best: the channel with less noise, or an inverse-noise blend when "
@@ -83,6 +87,9 @@ def residual_path(out: Path) -> Path:
 
 
 def run(args) -> int:
+    """Restore every input into its output path with one :class:`echoes.api.Restorer`.
+
+    A failing file is reported and the rest go on; returns 1 if any failed, else 0."""
     from echoes.api import Restorer, RestoreOptions, write_report
 
     opts = RestoreOptions(

@@ -22,18 +22,17 @@ checkpoint (the default de-noiser: 9.4 MB -> 4.7 MB).
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 import json
 import logging
 import platform
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from echoes.core.files import git_commit, sha256_file  # noqa: F401  (re-exported: checkpoints carry both)
 from echoes.errors import WeightsError
 
 log = logging.getLogger(__name__)
@@ -75,28 +74,6 @@ def dequantize_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             v = v.float() * scale.float().view(-1, *([1] * (v.dim() - 1)))
         out[k] = v
     return out
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def git_commit(cwd: str | Path | None = None) -> str | None:
-    """The current git commit of the source tree (with ``+dirty`` if modified), or None."""
-    try:
-        here = cwd or Path(__file__).resolve().parent
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        if rev.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return rev.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def class_path(model: torch.nn.Module) -> str:

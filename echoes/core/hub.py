@@ -21,7 +21,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from echoes.core.checkpoint import read_config, sha256_file
+from echoes.core.checkpoint import read_config
+from echoes.core.files import sha256_file
 from echoes.errors import ParameterError, WeightsError
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,9 @@ def resolve_weights(source: str | os.PathLike | None = None, *, cache_dir: str |
 
 
 def _from_hub(source: str, *, cache_dir: str | Path | None) -> Path:
+    """Download (or find in the Hub cache) the weights named by ``hf://owner/repo@rev``.
+
+    Offline or on any Hub error it logs why and falls back to the bundled weights."""
     repo, rev = parse_hf(source)
     if rev is None:
         log.warning("%s has no @revision: using 'main', which can change; pin a commit hash", source)

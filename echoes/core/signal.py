@@ -8,7 +8,6 @@ Contracts: masks are 1-D boolean arrays over samples (or frames); runs are half-
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 
 def run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -40,9 +39,12 @@ TARGET_RMS = 0.1
 SILENCE_RMS = 1e-6
 
 
-def level_gain(audio: np.ndarray | torch.Tensor) -> float:
-    """Gain that brings ``audio`` (any shape) to :data:`TARGET_RMS`; 1.0 for silence."""
-    if isinstance(audio, torch.Tensor):
+def level_gain(audio) -> float:
+    """Gain that brings ``audio`` (a numpy array or torch tensor, any shape) to :data:`TARGET_RMS`.
+
+    1.0 for silence. Torch is not imported here: a tensor is recognised by its ``detach``.
+    """
+    if hasattr(audio, "detach"):  # a torch.Tensor
         rms = float(audio.detach().double().pow(2).mean().sqrt())
     else:
         rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))

@@ -23,6 +23,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import torch
+
+from echoes.restore.pipeline import Restorer, RestoreOptions
+from echoes.data.degrade import degrade
+from echoes.models.registry import DENOISERS
+from echoes.restore.declick import find_clicks
+from echoes.restore.gaps.detect import detect_gaps
+from echoes.restore.gaps.fill import fill_gaps
+from echoes.restore.gaps.spans import Gap
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +93,9 @@ def _maxrss_mb() -> float:
 
 def run_bench(*, seconds: float = 60.0, repeats: int = 3, device: str = "cpu", long: bool = False,
               weights: str | None = None, threads: int | None = None) -> dict[str, Any]:
-    import torch
-
-    from echoes.restore.gaps import inpaint
-    from echoes.api import Restorer, RestoreOptions
-    from echoes.data.degrade import degrade
-
+    """Time every step (classify, each de-noiser of the registry, inpaint, detect, declick, the
+    whole chain; on CPU and, where present, CUDA) on ``seconds`` of degraded synthetic piano, with
+    noisereduce beside; ``long`` adds :func:`bench_long_file`. Returns the rows and the machine."""
     if threads:
         torch.set_num_threads(threads)
     sr = 44100
@@ -115,14 +121,12 @@ def run_bench(*, seconds: float = 60.0, repeats: int = 3, device: str = "cpu", l
     for dev in devices:
         r = Restorer(weights=weights, device=dev)
         add("classify", dev, lambda: r.classify(x, sr))
-        for model in ("default", "paper"):
+        for model in DENOISERS:
             add(f"denoise ({model})", dev, lambda m=model: r.denoiser(m).denoise(x, sr))
-        gaps = [inpaint.Gap(int(s * sr), int(s * sr) + int(0.08 * sr), sr) for s in np.linspace(2, seconds - 3, 10)]
+        gaps = [Gap(int(s * sr), int(s * sr) + int(0.08 * sr), sr) for s in np.linspace(2, seconds - 3, 10)]
         if dev == "cpu":
-            add("inpaint (10 gaps of 80 ms)", dev, lambda: inpaint.fill_gaps(x, sr, gaps))
-            add("detect gaps", dev, lambda: inpaint.detect_gaps(x, sr))
-            from echoes.restore.declick import find_clicks
-
+            add("inpaint (10 gaps of 80 ms)", dev, lambda: fill_gaps(x, sr, gaps))
+            add("detect gaps", dev, lambda: detect_gaps(x, sr))
             # classify also runs this where the network and the dropout search found nothing
             add("find clicks", dev, lambda: find_clicks(clean, sr))
         add("restore (auto, whole chain)", dev, lambda: r.restore(x, sr, RestoreOptions()))

@@ -80,6 +80,9 @@ class SpectrogramCNN(nn.Module):
         batchnorm: bool = True,
         floor: float = 12.0,
     ) -> None:
+        """Build the paper's CNN: three conv blocks over the log spectrogram, then a small head.
+
+        The arguments are kept in ``self.kwargs`` so that checkpoints rebuild the same network."""
         super().__init__()
         channels = [int(c) for c in channels]
         if len(channels) != 3:

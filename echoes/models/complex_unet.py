@@ -1,50 +1,18 @@
-"""Echoes' default de-noiser: a small complex-spectrogram U-Net with a deep-filter output.
-
-Why not the paper's design: a magnitude mask keeps the noisy phase, and on 0 dB white noise
-at 44.1 kHz (the test split, this STFT grid; ``echoes evaluate``'s "Ceilings" rows,
-:mod:`echoes.eval.oracle`) even masks computed from the clean signal stop at 17.0 dB SNR (oracle
-Wiener mask) and 19.1 dB (the phase-sensitive mask: the best magnitude under the noisy phase).
-This model sees and changes phase. Where its error lies (``scripts/denoise_error_budget.py``,
-val split, 0 dB white noise in its band): 15.0 dB as it is, 18.3 dB with its magnitude and the
-clean phase, 17.3 dB with its phase and the clean magnitude (15.9 dB with the noisy phase): its
-phase is better than the noisy phase (energy-weighted error 0.068 against 0.086 rad), and
-magnitude and phase errors cost about alike.
+"""Echoes' fast de-noiser: a complex-spectrogram U-Net with a deep-filter output.
 
 * input: the complex STFT ``X`` (22,050 Hz, n_fft 2048, hop 512: the paper's grid), as three
   feature maps over (bins, frames): the real and imaginary parts of the *compressed* spectrum
-  ``X |X|^(c-1)`` (``c = 0.3``: magnitude ``|X|^c``, phase kept) and ``|X|^c``;
+  ``X |X|^(c-1)`` (``c = 0.3``) and ``|X|^c``;
 * a U-Net whose encoder halves the frequency axis at each level (1025 -> 513 -> 257 -> 129
-  -> 65 bins) with 3x3 convolutions, and whose bottleneck flattens (channels x bins) into one
-  vector per frame and mixes it with dilated 1-D convolutions over time: every output bin then
-  sees the whole spectrum (the harmonics of a piano note) and about +-0.7 s of context;
+  -> 65 bins) with 3x3 convolutions; its bottleneck flattens (channels x bins) into one vector
+  per frame and mixes it with dilated 1-D convolutions over time (about +-0.7 s of context);
 * output: a *deep filter* per bin: ``taps`` complex coefficients applied to ``X`` at frames
-  ``t - taps//2 .. t + taps//2`` of the same bin (Schroeter et al., DeepFilterNet, 2022). With
-  one tap it is a complex mask; with three it can add neighbouring frames coherently, which is
-  what a sustained piano partial buried in noise needs.
+  ``t - taps//2 .. t + taps//2`` of the same bin (DeepFilterNet, Schroeter et al., 2022).
+The decoder mirrors the encoder with sub-pixel convolutions and additive skips.
 
-The decoder mirrors the encoder with sub-pixel convolutions (a convolution at the coarse size
-makes twice the channels, interleaved into twice the bins: much faster on a CPU than
-``ConvTranspose2d``) and additive skips; its last level makes the filter coefficients directly
-at full resolution. Everything is ``Conv2d``/``Conv1d``, so the CPU path runs on oneDNN.
-
-Sizes. The class's defaults (channels 12 16 24 32, bottleneck 256) make 2,089,724 parameters
-and 6.9 M multiply-adds per frame (``macs_per_frame()``; one frame = 23.2 ms of audio). The
-shipped weights (``weights/denoiser.*``, since 2026-11-25) use channels 16 24 32 48 and a
-384-wide bottleneck: 4,688,436 parameters, 13.8 M multiply-adds per frame, stored as int8 with
-per-channel scales (4.7 MB; ``scripts/quantize_weights.py``: 0.004 dB from the float16 original).
-Measured with the shipped size: 60 s of 44.1 kHz audio through
-:class:`echoes.restore.denoise.Denoiser` (resampling and chunking included) took 0.41 s on the
-project's first 2-core machine with 2 threads (146x realtime, ``echoes bench``; 0.84 s of CPU
-time on one thread, 71x per core), before the channels-last layout of :meth:`ComplexUNet.filters`;
-on the later, about 2 times slower machine that layout took it from 61-62x to 71-75x
-(``scripts/bench_denoise.py``, best of 5), level with noisereduce there. On an H200: 0.069 s
-(869x, ``echoes bench --device cuda``).
-
-Shipped weights on the held-out test split at 44.1 kHz (``echoes evaluate``, 24 clips):
-0 dB white noise -> 16.2 dB SNR (the paper's CAE: 14.1 dB); gramophone chain with unseen noise
-clips: SI-SDR gain +10.2 dB (the CAE: +5.9); clean input comes back at 59 dB SNR (the band
-above 11 kHz is dropped). The previous 2.09 M-parameter weights reached 14.9 dB and +8.8 dB on
-the same clips: the wider model and its longer training (docs/RETRAIN.md) gained 1.3 dB.
+Contract: :meth:`ComplexUNet.enhance` maps float ``(batch, samples)`` audio at 22,050 Hz to the
+same shape; the model keeps its constructor arguments in ``self.kwargs`` (checkpoints carry
+them). Why phase-aware, sizes, speed and measured quality: docs/MODELS.md.
 """
 
 from __future__ import annotations
@@ -109,6 +77,9 @@ class ComplexUNet(nn.Module):
         compress: float = 0.3,
         n_bins: int = 1025,
     ) -> None:
+        """Build the U-Net: encoder levels of ``channels``, a ``bottleneck``-wide temporal mixer, a deep filter.
+
+        The arguments are kept in ``self.kwargs`` so that checkpoints rebuild the same network."""
         super().__init__()
         if taps < 1 or taps % 2 == 0:
             raise ValueError(f"taps must be odd and >= 1, got {taps}")

@@ -1,43 +1,19 @@
 """Judge whole recordings noisy or clean, window by window.
 
-A recording is resampled to 22,050 Hz, mixed to mono (or, with ``channels="max"``, judged per
-channel keeping the larger probability), and cut into 5-second windows every ``hop_s`` seconds
-(2.5 s by default: 50 % overlap; the last window is aligned with the end so the tail is
-judged). Each window gets ``p_noisy`` from :class:`echoes.models.classifier.SpectrogramCNN`.
+Input: float ``(channels, samples)`` or ``(samples,)`` at any rate, at least
+:data:`MIN_SECONDS` long. It is resampled to 22,050 Hz, mixed to mono (or, with
+``channels="max"``, judged per channel keeping the larger probability) and cut into 5-second
+windows every ``hop_s`` seconds (the last window aligned with the end); each window gets
+``p_noisy`` in [0, 1] from :class:`echoes.models.classifier.SpectrogramCNN`. An input shorter
+than one window is one window of its own length (at least :data:`MIN_FRAMES` frames); windows
+quieter than :data:`SILENCE_DBFS` get ``p_noisy = 0``. One STFT per block of
+:data:`BLOCK_WINDOWS` windows keeps memory flat.
 
-The STFT is computed once per block of windows and the windows are sliced from it, so long
-inputs cost one STFT pass and memory stays flat (blocks of :data:`BLOCK_WINDOWS` windows).
-An input shorter than one window is one window of its own length (the network pools over time;
-mirroring it up to 5 s, the earlier rule, made clean short clips look noisy: see
-:data:`MIN_FRAMES`). Windows quieter than :data:`SILENCE_DBFS` (-65 dBFS RMS) are silence and get
-``p_noisy = 0``: the network sees level-normalised spectra, so without this gate the 16-bit
-grain of a fading tail could look like noise, and nothing inaudible needs restoring.
-
-The recording's overall ``p_noisy`` is the upper quartile (75th percentile, linear
-interpolation) of the window probabilities, and the verdict is ``"noisy"`` when it reaches the
-classifier's threshold. So a recording is noisy when at least about a quarter of it is, and a
-single stray window (the worst error is calling clean audio noisy) does not flip a long
-recording; a one-window clip is judged by its window alone. Per-window results are in
-``segments`` for callers that restore only the noisy parts.
-
-Dropouts. A digital dropout of a few milliseconds hardly changes a 5-second spectrogram (one
-STFT frame is 93 ms long), so the network misses many of them; the gap detector
-(:func:`echoes.restore.gaps.detect.detect_gaps`: runs of near-zero samples and sudden level drops inside
-sound, 100 % precision and recall on dropouts of 5 ms and more in ``echoes evaluate``) does
-not. With ``dropouts=True`` (the default) the input is also searched for gaps at its own rate,
-onset cuts included (digital silence that runs on into a note and cuts its attack; kind
-``"onset-cut"``, which restoration does not fill, see :mod:`echoes.restore.gaps.detect`); they are listed in
-``dropouts`` and make the verdict ``"noisy"`` (worth restoring), whatever ``p_noisy`` says.
-``p_noisy`` and the segments stay the network's, so the de-noiser, which follows ``p_noisy``
-window by window, is not switched on by a dropout alone.
-
-Clicks. A single faint click (a tenth of a millisecond at a tenth of the music's peak) is
-spread over one 93-ms STFT frame of a 5-second window, so the network misses some too. When
-neither the network nor the dropout search has found anything, inputs at
-:data:`CLICK_MIN_RATE` Hz or more are also searched for isolated clicks
-(:func:`echoes.restore.declick.find_clicks`: a short, strong AR-residual impulse that is not a note's
-attack, since the music is no louder after it). Any click found makes the verdict ``"noisy"``
-and is listed in ``clicks``; like dropouts, it does not change ``p_noisy``.
+Output (:class:`ClassifierResult`): the recording's ``p_noisy`` is the upper quartile of the
+window probabilities; the verdict is ``"noisy"`` when it reaches the threshold, or when dropouts
+(:func:`echoes.restore.gaps.detect.detect_gaps`) or, failing all else, isolated clicks
+(:func:`echoes.restore.declick.find_clicks`) are found; those two never change ``p_noisy`` or the
+segments. Times are in seconds of the input. Why each rule, with measurements: docs/RESTORE.md.
 """
 
 from __future__ import annotations
@@ -52,10 +28,12 @@ import torch
 
 from echoes.core import audio as eaudio
 from echoes.core.checkpoint import load_model, read_config
-from echoes.errors import ParameterError, WeightsError
 from echoes.core.hub import bundled_weights, resolve_weights
-from echoes.models.classifier import CLASSES, SpectrogramCNN, features
 from echoes.core.spectral import PAPER_STFT, STFTConfig, window as stft_window
+from echoes.errors import ParameterError, WeightsError
+from echoes.models.classifier import CLASSES, SpectrogramCNN, features
+from echoes.restore.declick import find_clicks
+from echoes.restore.gaps.detect import detect_gaps
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +44,7 @@ MIN_SECONDS = 0.25
 #: Inputs shorter than one window are judged as one window of their own length (the network
 #: pools over time), mirrored up to this many STFT frames (0.35 s) if shorter. Measured with
 #: the shipped weights on 44 loud clips of the val split, clean and degraded, cut to 1.5 / 2.5 /
-#: 3.5 / 4.5 s (``scripts/eval_short_inputs.py``): clean cuts called noisy 0 / 1 / 0 / 0 of 44
+#: 3.5 / 4.5 s (``experiments/eval_short_inputs.py``): clean cuts called noisy 0 / 1 / 0 / 0 of 44
 #: at their own length, against 22 / 25 / 17 / 7 mirrored up to 5 s (the earlier rule:
 #: reversed piano looks noisy to the network) and 8 / 3 / 8 / 6 looped; degraded cuts called
 #: clean (network alone) 10 / 4 / 3 / 0 against 4 / 2 / 3 / 0 mirrored.
@@ -321,15 +299,11 @@ class Classifier:
         overall = float(np.quantile(p, self.quantile))
         found: list[dict[str, Any]] = []
         if dropouts:
-            from echoes.restore.gaps.detect import detect_gaps
-
             found = [{"start": round(g.start / sample_rate, 6), "end": round(g.end / sample_rate, 6), "kind": g.kind}
                      for g in detect_gaps(a, int(sample_rate), onset_cuts=True)]
         noisy = overall >= self.threshold or bool(found)
         found_clicks: list[dict[str, Any]] = []
         if clicks and not noisy and sample_rate >= CLICK_MIN_RATE:
-            from echoes.restore.declick import find_clicks
-
             found_clicks = find_clicks(a, int(sample_rate))
             noisy = bool(found_clicks)
         return ClassifierResult(verdict=CLASSES[1] if noisy else CLASSES[0], p_noisy=overall, segments=segments,

@@ -1,39 +1,20 @@
 """Click removal in the time domain: AR-residual detection and least-squares AR interpolation.
 
-A disc's clicks are short (0.05 to 2 ms) impulses that a spectrogram model hears as broadband
-energy in one or two frames and mostly leaves in place (measured: the default de-noiser gains
-under 1 dB SI-SDR on the ``clicks`` effect alone). Music, over a few tens of milliseconds, is
-well predicted by an autoregressive (AR) model; a click is not. So (Godsill and Rayner,
-*Digital Audio Restoration*, 1998, ch. 5):
+Music over a few tens of milliseconds is well predicted by an autoregressive (AR) model; a
+click (0.05 to 2 ms) is not (Godsill and Rayner, *Digital Audio Restoration*, 1998, ch. 5):
 
 1. **Model**: per block of about 46 ms, AR coefficients of order ``order`` from the
-   autocorrelation of the Hann-windowed block (Levinson-Durbin through
-   ``scipy.linalg.solve_toeplitz``).
-2. **Detect**: the prediction error ``e[n] = sum_k a[k] x[n-k]`` of each block; samples where
-   ``|e|`` exceeds ``threshold`` times a robust scale of ``e`` (1.4826 x the median absolute
-   deviation of the block and its neighbours) are flagged, widened by ``pad_ms`` each side, and
-   joined when closer than ``order`` samples. Runs longer than ``max_click_ms`` are left alone
-   (a piano attack or a thump, not a click).
-3. **Interpolate**: each flagged run is replaced by the least-squares AR interpolation (LSAR):
-   the samples that minimise the prediction-error energy over the run and ``order`` samples
-   after it, given ``order`` known samples each side.
+   autocorrelation of the Hann-windowed block (:func:`echoes.restore.gaps.ar.levinson_durbin`).
+2. **Detect**: samples whose prediction error exceeds ``threshold`` times a robust scale
+   (1.4826 x MAD of the block and its neighbours), widened by ``pad_ms`` and joined; runs longer
+   than ``max_click_ms`` are left alone (an attack or a thump, not a click).
+3. **Interpolate**: each flagged run is replaced by the least-squares AR interpolation (LSAR)
+   given ``order`` known samples each side.
 
-Measured (``python /tmp`` scripts summarised in ``scripts/eval_denoise.py``'s notes; 8 test
-clips at 44.1 kHz, threshold 12): alone it lifts SI-SDR on the ``clicks`` effect from 21.3 to
-27.4 dB (the default de-noiser alone: 22.1; both: 27.5), leaves clean piano untouched (>= 70 dB
-SNR after it, <= 0.04 % of samples replaced), but on dense ``crackle`` it does worse than the
-model alone (30.8 vs 32.2 dB) and on the whole ``gramophone`` chain it changes nothing
-(19.64 vs 19.68 dB). It costs about 0.14 s per 5 s (35x realtime). So it is an option
-(``Denoiser(declick=True)``, ``--declick``), off by default: worth it for records whose
-damage is mostly isolated clicks.
-
-Works on float ``(samples,)`` or ``(channels, samples)`` audio at any rate (each channel on its
-own); it never touches a sample that was not flagged.
-
-For the noisy/clean verdict, :func:`find_clicks` asks a stricter question of the same residual:
-is there an *isolated* click (strong, short, loud enough to matter, and not a note's attack)?
-The classifier uses it where its network and the dropout search found nothing, and
-:func:`repair_clicks` then replaces just those clicks (see :mod:`echoes.restore.classify`).
+Contract: float ``(samples,)`` or ``(channels, samples)`` at any rate, each channel on its own;
+a sample that was not flagged is never touched. :func:`find_clicks` asks the stricter question
+the classifier's verdict needs (an *isolated* click that is not a note's attack) and
+:func:`repair_clicks` replaces just those. Measurements: docs/RESTORE.md ("De-clicking").
 """
 
 from __future__ import annotations
@@ -43,17 +24,20 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from scipy.linalg import solve_toeplitz
 
 from echoes.core.chunking import second_thread_allowed
+from echoes.core.signal import runs
 from echoes.errors import NonFiniteError, ParameterError
+from echoes.restore.gaps.ar import levinson_durbin
+from echoes.restore.gaps.fill import fill_gaps
+from echoes.restore.gaps.spans import Gap, merge_gaps
 
 log = logging.getLogger(__name__)
 
 
 def _ar_coeffs(block: np.ndarray, order: int) -> np.ndarray:
     """``[1, a1, ..., ap]`` such that ``e[n] = x[n] + sum a_k x[n-k]`` is the prediction error."""
-    from scipy.linalg import solve_toeplitz
-
     w = block * np.hanning(block.size)
     n = w.size
     spec = np.fft.rfft(w, 2 * n)
@@ -68,13 +52,6 @@ def _ar_coeffs(block: np.ndarray, order: int) -> np.ndarray:
     except np.linalg.LinAlgError:
         return np.r_[1.0, np.zeros(order)]
     return np.r_[1.0, a]
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    d = np.diff(np.r_[0, mask.astype(np.int8), 0])
-    starts = np.flatnonzero(d == 1)
-    stops = np.flatnonzero(d == -1)
-    return list(zip(starts.tolist(), stops.tolist()))
 
 
 def _lsar(seg: np.ndarray, a: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -107,28 +84,6 @@ def _block_len(sr: int) -> int:
     return int(2 ** round(np.log2(0.046 * sr)))
 
 
-def _levinson(r: np.ndarray, order: int) -> np.ndarray:
-    """Levinson-Durbin on each row of ``r`` (``(blocks, order + 1)`` autocorrelations):
-    ``(blocks, order + 1)`` coefficients ``[1, a1, ..., ap]`` (the same as :func:`_ar_coeffs`
-    solves for; rows that are silent or ill-conditioned get ``[1, 0, ..., 0]``)."""
-    nb = r.shape[0]
-    a = np.zeros((nb, order + 1))
-    a[:, 0] = 1.0
-    ok = r[:, 0] > 1e-12
-    err = np.where(ok, r[:, 0], 1.0)
-    for i in range(1, order + 1):
-        acc = np.einsum("bj,bj->b", a[:, :i], r[:, i:0:-1])
-        k = -acc / err
-        a[:, 1 : i + 1] = a[:, 1 : i + 1] + k[:, None] * a[:, i - 1 :: -1]
-        err = err * (1.0 - k * k)
-        ok &= err > 0
-        err = np.where(err > 0, err, 1.0)
-    ok &= np.all(np.isfinite(a), axis=1)
-    a[~ok] = 0.0
-    a[~ok, 0] = 1.0
-    return a
-
-
 def _residual(xd: np.ndarray, sr: int, p: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], int]:
     """AR prediction error of float64 ``xd`` (samples,), block by block (about 46 ms, each
     model fitted on the Hann-windowed block and half a block either side, as
@@ -153,7 +108,7 @@ def _residual(xd: np.ndarray, sr: int, p: int) -> tuple[np.ndarray, np.ndarray, 
         silent = r[:, 0] <= 1e-12
         r[:, 0] *= 1.0 + 1e-6
         r[:, 1:] *= np.exp(-0.5 * (0.001 * np.arange(1, p + 1)) ** 2)
-        a = _levinson(r, p)
+        a = levinson_durbin(r, p)
         a[silent] = 0.0
         a[silent, 0] = 1.0
         coeffs[inner[0] : inner[-1] + 1] = a
@@ -204,12 +159,12 @@ def detect_clicks(
     grown = np.convolve(hit.astype(np.int8), np.ones(2 * pad + 1, dtype=np.int8), mode="same") > 0
     # the residual of a click lasts up to p samples after it: join runs closer than p
     mask = grown.copy()
-    runs = _runs(grown)
-    for (a0, a1), (b0, _) in itertools.pairwise(runs):
+    spans = runs(grown)
+    for (a0, a1), (b0, _) in itertools.pairwise(spans):
         if b0 - a1 < p:
             mask[a1:b0] = True
     longest = round(max_click_ms * 1e-3 * sr)
-    for r0, r1 in _runs(mask):
+    for r0, r1 in runs(mask):
         if r1 - r0 > longest:
             mask[r0:r1] = False
     return mask, coeffs, block
@@ -245,7 +200,7 @@ def declick(
         any_mask |= mask
         p = coeffs[0].size - 1
         n = rows.shape[-1]
-        for r0, r1 in _runs(mask):
+        for r0, r1 in runs(mask):
             lo, hi = max(0, r0 - p), min(n, r1 + p)
             if r0 - lo < p or hi - r1 < p:
                 continue  # too close to an edge for a two-sided estimate
@@ -322,7 +277,7 @@ def click_candidates(x: np.ndarray, sample_rate: int, *, candidate: float = 8.0)
         loud = float(np.sqrt(np.mean(np.square(xd, dtype=np.float64))))
     loud = max(loud, 1e-12)
     groups: list[list[int]] = []
-    for r0, r1 in _runs(hit):
+    for r0, r1 in runs(hit):
         if groups and r0 - groups[-1][1] < p:
             groups[-1][1] = r1
         else:
@@ -363,7 +318,7 @@ def find_clicks(
     AR-residual detector mostly confuses with clicks; a click leaves the music's level as it
     was.
 
-    The defaults were chosen at 44.1 kHz (``scripts/tune_verdict_detectors.py --what clicks``)
+    The defaults were chosen at 44.1 kHz (``experiments/tune_verdict_detectors.py --what clicks``)
     on 952 windows of 5 s (476 clips of the corpus's validation split and a training subset, two
     draws each of 0.2 to 1 clicks per second of the simulator's ``Clicks``, 0.1 to 3 ms, a
     tenth of the peak up) against 3,576 clean windows (the same clips and 120 of the held-out
@@ -396,12 +351,12 @@ def repair_clicks(audio: np.ndarray, sample_rate: int, clicks: list[dict], *,
                   before_ms: float = 0.2, after_ms: float = 0.5) -> tuple[np.ndarray, int]:
     """Replace the clicks :func:`find_clicks` listed, and nothing else: each click's span,
     widened by ``before_ms`` and ``after_ms`` (a click's decay outlasts its residual), is
-    filled as a short gap by :func:`echoes.restore.gaps.inpaint.fill_gaps` with Janssen's method (an AR
+    filled as a short gap by :func:`echoes.restore.gaps.fill.fill_gaps` with Janssen's method (an AR
     model re-estimated from both sides, least-squares interpolation).
 
     Chosen on 53 clicks of 0.1 to 3 ms at a tenth of the peak planted in corpus validation
     clips and in the (band-limited) Bach example: the error within 10 ms of the click fell by
-    8.6 dB (median; 1.0 dB at worst). ``burg2`` did as well on the corpus but made the
+    8.6 dB (median; 1.0 dB at worst). ``lsar`` (then ``burg2``) did as well on the corpus but made the
     band-limited example worse (its high-order Burg model is ill-conditioned where a band is
     empty), and :func:`declick`'s blockwise LSAR gained only 2 dB (its model has the click in it).
 
@@ -409,8 +364,6 @@ def repair_clicks(audio: np.ndarray, sample_rate: int, clicks: list[dict], *,
     ``{"start", "end"}`` in seconds. Returns ``(audio, samples replaced)``, float32 of the input's
     shape; every sample outside the spans is returned bit-exact.
     """
-    from echoes.restore.gaps.inpaint import Gap, fill_gaps, merge_gaps
-
     x = np.asarray(audio, dtype=np.float32)
     n, sr = x.shape[-1], int(sample_rate)
     spans = []

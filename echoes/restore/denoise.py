@@ -1,33 +1,18 @@
 """De-noising inference: any length, any sample rate, mono or stereo, CPU or GPU.
 
-``Denoiser.load("default" | "paper")`` loads a trained de-noiser from a weights folder (the
-bundled ``weights/`` by default: ``denoiser.*`` is the default complex U-Net,
-:class:`echoes.models.complex_unet.ComplexUNet`; ``cae.*`` is the paper's 28,353-parameter
-autoencoder, :class:`echoes.models.autoencoder.PaperCAE`). ``Denoiser.denoise(audio,
-sample_rate)`` returns the de-noised audio with the input's shape, rate and exact length.
+``Denoiser.load(name)`` loads a de-noiser of :mod:`echoes.models.registry` (``fast``, alias
+``default``: the complex U-Net; ``paper``: the paper's autoencoder) from a weights folder, the
+registry naming its weights stem and chunking. ``Denoiser.denoise(audio, sample_rate)`` takes
+float ``(channels, samples)`` or ``(samples,)`` audio at any rate and returns float32 audio of
+the same shape, rate and exact length, never NaN.
 
-How a signal goes through
--------------------------
-1. Resampled (soxr, HQ) to the models' internal rate, 22,050 Hz, unless it is already there.
-2. Levelled: divided by its RMS (over all channels and the whole input) and scaled to an RMS of
-   0.1, the level the models were trained at; the gain is undone at the end. One gain for the
-   whole input, so chunking cannot change it.
-3. Cut into overlapping chunks (:mod:`echoes.core.chunking`): 20 s cores, 1 s of context each side,
-   0.25 s sin^2 crossfades, chunk starts on the STFT hop (512 samples), so the output equals a
-   single pass over the whole input to float rounding (the default model's receptive field is
-   about +-0.6 s). The paper's CAE gets 4 s cores with 0.5 s context (5-s windows, as trained). Each channel is de-noised on its own;
-   chunks are batched (``batch_size``, larger on a GPU).
-4. Resampled back to the input's rate and trimmed/padded to its exact length.
-
-The band above 11,025 Hz
-------------------------
-The internal rate keeps 0 to 11,025 Hz. For 78 rpm discs and cylinders that upper band is
-almost all noise (acoustic recordings roll off at 3 to 8 kHz, electrical ones by about 10 kHz),
-so by default it is **dropped**: the output of a 44.1 kHz input has nothing above 11,025 Hz.
-``high_band_db=G`` keeps the input's own content above 11,025 Hz instead, attenuated by ``G``
-dB (0 keeps it as is). On our test protocols dropping it scores best (see
-``scripts/eval_denoise.py``): with 0 dB white noise at 44.1 kHz half the noise power lies up
-there, and the piano's own energy above 11 kHz is tiny.
+Path of a signal: resampled (soxr HQ) to the model's internal rate (22,050 Hz); levelled by one
+gain for the whole input to an RMS of 0.1 (undone at the end; silence passes unchanged); cut
+into overlapping chunks (:mod:`echoes.core.chunking`: the spec's ``core_s``/``margin_s`` rounded
+to the STFT hop, 0.25 s crossfades), so the output equals one pass over the whole input to
+float rounding; each channel on its own, chunks batched; resampled back and trimmed/padded.
+The band above 11,025 Hz of faster inputs is dropped unless ``high_band_db`` is set (it keeps
+the input's own band, attenuated by that many dB). Measurements: docs/RESTORE.md.
 """
 
 from __future__ import annotations
@@ -40,16 +25,24 @@ import numpy as np
 import torch
 
 from echoes.core.audio import fit_length, resample
+from echoes.core.checkpoint import load_model
 from echoes.core.chunking import overlap_add
 from echoes.core.hub import bundled_weights
 from echoes.core.signal import SILENCE_RMS, TARGET_RMS, level_gain  # noqa: F401  (re-exported)
-from echoes.errors import NonFiniteError, ParameterError, WeightsError
 from echoes.core.spectral import STFTConfig
+from echoes.errors import NonFiniteError, ParameterError, WeightsError
+from echoes.models.registry import DEFAULT_DENOISER, DENOISERS, ModelSpec, denoiser_spec
+from echoes.restore.declick import declick as declick_clicks
 
 log = logging.getLogger(__name__)
 
-#: Weights file names (``NAME.safetensors`` + ``NAME.json``) per model choice.
-MODEL_FILES = {"default": "denoiser", "paper": "cae"}
+
+def spec_of(model: torch.nn.Module) -> ModelSpec | None:
+    """The registry entry whose class is ``model``'s (None for a network the registry lacks)."""
+    path = f"{type(model).__module__}.{type(model).__qualname__}"
+    return next((spec for spec in DENOISERS.values() if spec.cls == path), None)
+
+
 class Denoiser:
     """A loaded de-noising model with its chunked, any-rate inference.
 
@@ -64,11 +57,11 @@ class Denoiser:
         it helps records with isolated clicks, not the full gramophone chain).
     high_band_db : ``None`` drops the band above 11,025 Hz of inputs sampled higher; a number
         keeps the input's own band attenuated by that many dB (see the module docstring).
+    spec : the model's registry entry, whose ``core_s``/``margin_s`` set the chunking (default:
+        the entry of ``model``'s class; a network the registry lacks chunks as the default one).
     """
 
-    #: Chunking, in seconds at the internal rate (rounded to the STFT hop).
-    CORE_S = 20.0
-    MARGIN_S = 1.0
+    #: Crossfade between chunks, in seconds at the internal rate.
     CROSSFADE_S = 0.25
 
     def __init__(
@@ -80,6 +73,7 @@ class Denoiser:
         batch_size: int | None = None,
         high_band_db: float | None = None,
         declick: bool = False,
+        spec: ModelSpec | None = None,
     ) -> None:
         self.config = dict(config or {})
         self.stft = STFTConfig.from_dict(self.config.get("stft", {}))
@@ -90,38 +84,34 @@ class Denoiser:
         self.high_band_db = high_band_db
         self.declick = bool(declick)
         self.name = self.config.get("name", type(model).__name__)
-        self.core_s, self.margin_s = self.CORE_S, self.MARGIN_S
-        if type(model).__name__ == "PaperCAE":
-            # the paper's model sees 5-s windows (216 frames) and levels each by its own peak
-            self.core_s, self.margin_s = 4.0, 0.5
+        spec = spec or spec_of(model) or DENOISERS[DEFAULT_DENOISER]
+        self.core_s, self.margin_s = spec.core_s, spec.margin_s
 
     @classmethod
     def load(
         cls,
-        model: str = "default",
+        model: str = DEFAULT_DENOISER,
         weights_dir: str | Path | None = None,
         *,
         device: str = "cpu",
         **kwargs: Any,
     ) -> Denoiser:
-        """Load ``"default"`` (the complex U-Net) or ``"paper"`` (the CAE) from ``weights_dir``.
+        """Load the de-noiser named ``model`` (a name or alias of :mod:`echoes.models.registry`)
+        from ``weights_dir``.
 
         ``weights_dir`` defaults to the bundled ``weights/`` folder. Extra keyword arguments go
         to the constructor (``batch_size``, ``high_band_db``, ``declick``).
         """
-        from echoes.core.checkpoint import load_model
-
-        if model not in MODEL_FILES:
-            raise ParameterError(f"unknown de-noiser {model!r}: choose one of {', '.join(MODEL_FILES)}")
+        spec = denoiser_spec(model)
         if device not in ("cpu", "cuda") and not str(device).startswith("cuda:"):
             raise ParameterError(f"device must be 'cpu' or 'cuda', got {device!r}")
         if str(device).startswith("cuda") and not torch.cuda.is_available():
             raise ParameterError("device 'cuda' was asked for, but no CUDA GPU is available")
         folder = Path(weights_dir) if weights_dir is not None else bundled_weights()
-        net, config = load_model(folder, MODEL_FILES[model], map_location=device)
+        net, config = load_model(folder, spec.weights, map_location=device)
         if not hasattr(net, "enhance"):
             raise WeightsError(f"{config.get('class')} is not a de-noiser (it has no enhance())")
-        return cls(net, config, device=device, **kwargs)
+        return cls(net, config, device=device, spec=spec, **kwargs)
 
     # ------------------------------------------------------------------------------------
     def _run(self, batch: np.ndarray) -> np.ndarray:
@@ -164,9 +154,7 @@ class Denoiser:
             raise ParameterError(f"sample_rate must be an integer number of Hz, got {sample_rate!r}")
         x = x.astype(np.float32, copy=False)
         if self.declick:
-            from echoes.restore.declick import declick
-
-            x, mask = declick(x, int(sample_rate))
+            x, mask = declick_clicks(x, int(sample_rate))
             log.info("declick: %.3f%% of samples replaced", 100 * float(mask.mean()))
         n = x.shape[-1]
         sr = int(sample_rate)

@@ -1,1 +1,1 @@
-"""Archivist controls applied around restoration: channel choice, playback EQ curves, playback speed."""
+"""Archivist controls applied around restoration: channel choice (channels), playback EQ curves (eq), playback tuning: the speed from the piano's tuning (tuning)."""

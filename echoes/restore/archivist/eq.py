@@ -1,38 +1,18 @@
 """Recording-curve (turnover / roll-off) playback equalisation for pre-1955 discs.
 
-Electrical recordings were cut with the bass attenuated below a *turnover* frequency and, on
-many labels and eras, the treble boosted. Playing them back flat sounds thin (and often
-shrill); the playback *de-emphasis* undoes the recording curve: a bass boost below the
-turnover and a treble cut given as the attenuation at 10 kHz (*roll-off*).
-
-Exact target response of every curve (``f`` in Hz)::
+Electrical recordings were cut with the bass attenuated below a *turnover* frequency and often
+the treble boosted; playback *de-emphasis* undoes that: a bass boost below the turnover and a
+treble cut given as the attenuation at 10 kHz (*roll-off*). Exact target response (``f`` in Hz)::
 
     H(f) = (1 + j f/f_t) / ((1 + j f/f_s) (1 + j f/f_r))      then normalised to 0 dB at 1 kHz
 
-* ``f_t``: turnover (Hz); the bass boost rises at 6 dB/octave below it ...
-* ``f_s``: ... and levels off below the bass shelf ``f_s`` (50 Hz for every curve, as in
-  RIAA's 3180 µs; a boost that kept rising would be unbounded at 0 Hz). With no turnover
-  (``f_t`` None) the bass factor is 1.
-* ``f_r``: treble pole, chosen so that the treble factor alone is ``-rolloff`` dB at 10 kHz:
-  ``f_r = 10000 / sqrt(10**(rolloff/10) - 1)``; roll-off 0: no treble factor.
-
-Presets (name: turnover Hz / roll-off dB at 10 kHz):
-
-=========  ==========  =====================================================
-flat       — / 0       no change (the input, bit-exact)
-250_0      250 / 0     bass boost only (common on early electrical 78s)
-300_5      300 / -5
-400_8      400 / -8
-aes        400 / -12   AES 1951
-500_13.7   500 / -13.7
-nab        500 / -16   NAB / Columbia LP
-800_0      800 / 0     high turnover, no roll-off
-riaa       500.5 / -13.7, shelf 50.05 Hz (3180/318/75 µs): the post-1955 standard, for reference
-=========  ==========  =====================================================
-
-The filter is applied in the frequency domain with the exact complex (minimum-phase, analog)
-response at every FFT bin, with enough zero padding that its decay does not wrap around.
-Which curve a disc needs is a matter of label and year; choose by ear.
+``f_t``: turnover (None: no bass factor); ``f_s``: bass shelf, 50 Hz for every curve (as RIAA's
+3180 µs), so the boost is bounded; ``f_r = 10000 / sqrt(10**(rolloff/10) - 1)``, so the treble
+factor alone is ``-rolloff`` dB at 10 kHz (roll-off 0: no treble factor). Presets are
+:data:`CURVES` (``flat`` returns the input bit-exact; the table with responses is in
+docs/ARCHIVIST.md). Applied in the frequency domain with the exact complex (minimum-phase,
+analog) response at every FFT bin, zero padded so its decay does not wrap around; audio is
+float ``(..., samples)``, shape and rate kept. Which curve a disc needs: label, year, and ear.
 """
 
 from __future__ import annotations

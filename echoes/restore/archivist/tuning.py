@@ -1,29 +1,18 @@
-"""Playback speed from the piano's tuning.
+"""Playback tuning: the speed a disc was played at, from the piano's tuning, and its correction.
 
-A disc played at the wrong speed shifts every note by the same ratio. A piano is tuned to a
-reference (A4 = 440 Hz here), so the offset of all its spectral peaks from the equal-tempered
-grid tells how far the playback speed is off.
+A disc played at the wrong speed shifts every note by the same ratio; a piano is tuned to
+A4 = 440 Hz here, so the offset of its spectral peaks from the equal-tempered grid tells how
+far the playback speed is off (:func:`estimate_speed`).
 
-Definitions
------------
-``cents``
-    the tuning offset of the recording from the A4 = 440 Hz equal-tempered grid, in cents
-    (1/100 semitone). Positive: the recording sounds sharp (played too fast).
-``speed_ratio``
-    ``2 ** (cents / 1200)`` = playback speed / recording speed. 1.0222 means the transfer runs
-    2.2 % fast (a 78.26 rpm recording played at 80 rpm).
-``playback_rpm``
-    ``78.26 * speed_ratio``: the speed the disc was played at *if it was recorded at the nominal
-    78.26 rpm*. (Equivalently the recording was made at ``78.26 / speed_ratio`` rpm if the
-    transfer ran at 78.26 rpm; both are reported.)
+``cents``: the tuning offset from that grid (positive: sharp, played too fast), known only
+modulo one semitone, so estimates are limited to ±:data:`MAX_CENTS` (ratios 0.9715–1.0293) and
+flagged ambiguous beyond ±:data:`AMBIGUOUS_CENTS`. ``speed_ratio = 2 ** (cents / 1200)`` =
+playback / recording speed; ``playback_rpm = 78.26 * speed_ratio`` (and ``recording_rpm =
+78.26 / speed_ratio``). A piano tuned away from 440 Hz reads as a speed error too.
 
-Ambiguity: offsets are known only modulo one semitone (100 cents): a disc 70 cents fast looks
-like one 30 cents slow. Estimates are therefore limited to ±50 cents (ratios 0.9715–1.0293,
-about 76.0–80.6 rpm for a 78.26 rpm disc). Pianos tuned away from A4 = 440 Hz (historic
-pitch, e.g. A = 435 Hz, or a flat-tuned instrument) read as a speed error too.
-
-Correction (:func:`correct_speed`) resamples by ``speed_ratio``: the output is
-``speed_ratio`` times as long (a fast transfer gets longer and lower) at the same sample rate.
+:func:`correct_speed` resamples float ``(..., samples)`` audio by ``speed_ratio``: the output is
+``round(samples * ratio)`` long at the same sample rate (a fast transfer gets longer and lower).
+Details and measurements: docs/ARCHIVIST.md.
 """
 
 from __future__ import annotations
@@ -32,6 +21,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+import soxr
 
 from echoes.errors import ParameterError
 
@@ -204,7 +194,6 @@ def correct_speed(audio: np.ndarray, sample_rate: int, ratio: float) -> np.ndarr
     x = np.asarray(audio, dtype=np.float32)
     if r == 1.0:
         return x.copy()
-    import soxr
 
     lead = x.shape[:-1]
     flat = x.reshape(-1, x.shape[-1])

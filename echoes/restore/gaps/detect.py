@@ -1,44 +1,20 @@
 """Gap detection: dropouts and sudden level drops inside sound, never musical rests.
 
-The paper flagged any sliding window whose mean amplitude fell below a threshold, which also
-flags every rest, fade-out and silent lead-in. Here a gap must be *inside sound*: the audio
-must be clearly audible just before and just after it, and not fading (the 2 ms beside the
-gap at most 15 dB below the sound 10-20 ms further out), and the fall into it and the rise out
-of it must be sudden (a few milliseconds), which no piano decay, damper or fade produces.
+A gap must be *inside sound*: clearly audible audio just before and after it, not fading, with
+a sudden fall into it and rise out of it (a few milliseconds: no decay, damper or fade does
+that). Three kinds, on float ``(samples,)`` or ``(channels, samples)`` audio at any rate:
 
-Three kinds are found, on ``(samples,)`` or ``(channels, samples)`` float audio at any rate:
+``dropout``    a run of at least ``min_ms`` of (near-)zero samples inside sound, or a *cut*:
+               sounding audio that stops dead at such a run.
+``onset-cut``  (with ``onset_cuts=True``) digital silence after a rest that ends with the music
+               resuming at full level at once: a dropout that cut a note's attack. Restoration
+               does not fill it (where the note began is unknown).
+``level-drop`` a dip of at least ``min_ms`` (at most 1 s) where the 1-ms level falls 30 dB or
+               more (sensitivity 0.5) below the sound on both sides and comes back as fast.
 
-``dropout``
-    A run of at least ``min_ms`` of exact or near-zero samples (below -72 dB re the loud
-    level), not touching either end of the recording, with audible sound (above a threshold
-    set by ``sensitivity``, and never under -90 dBFS, :data:`AUDIBLE_FLOOR_DBFS`: in a very
-    quiet 16-bit recording, decays round to runs of zeros between one-unit steps) within 2 ms
-    on both sides; or a *cut*: clearly sounding audio
-    (:data:`CUT_DB` above that threshold, not fading) that stops dead at such a run, with
-    only faint sound after it (a dropout that runs on into a rest).
-``onset-cut`` (only with ``onset_cuts=True``; the classifier's verdict asks for it)
-    The mirror case: a run of digital silence after a rest (or a note's end) that ends with
-    the music resuming at full level within a tenth of a millisecond (the RMS of the first
-    0.1 ms at least :data:`ONSET_STEP` times that of the first 10 ms), so a dropout that began
-    in the rest cut off the next note's attack. Natural onsets out of digital silence ramp up
-    (a hammer, a sample's attack, a fade): at most 0.04 on all 48 such onsets inside the
-    corpus's renders, against 0.12 or more for 96 % of 176 simulated cuts (5 to 150 ms into
-    those onsets' notes; ``scripts/tune_verdict_detectors.py --what onsets``); no onset cut is
-    found in any render of the corpus (334 minutes, at 44.1 and 22.05 kHz). A silent lead-in
-    (a run from the first sample) is not searched: a trimmed sample there starts with a step
-    too (up to 0.19 in the corpus). The span is the whole silent run: where inside it the
-    note began is unknown, so restoration does not fill it.
-``level-drop``
-    A dip of at least ``min_ms`` where the 1-ms RMS level falls by 30 dB or more (at
-    sensitivity 0.5) below the level of the 5 ms before it within about 2 ms, and comes back
-    as fast (30 dB or more under the 5 ms after it); at most 1 s long. It stays that far down
-    for ``min_ms``; after that the music inside may get louder, but every frame but the edge
-    ones stays at least 10 dB under the sound on both sides. Dips in near-silence are
-    ignored, and so is a dip to digital silence after faint sound (a rest a renderer or a
-    noise gate cut to zero).
-
-Channels are searched separately and the spans merged: a gap found in any channel is a gap
-of the recording, and :func:`echoes.restore.gaps.inpaint.fill_gaps` fills every channel over that span.
+Returns :class:`echoes.restore.gaps.spans.Gap` spans in samples. Channels are searched apart and
+the spans merged: a gap in any channel is a gap of the recording. The rules' thresholds and
+how they were measured: docs/GAPS.md ("Detection").
 """
 
 from __future__ import annotations
@@ -48,7 +24,7 @@ import logging
 import numpy as np
 
 from echoes.errors import ParameterError
-from echoes.restore.gaps.inpaint import Gap
+from echoes.restore.gaps.spans import Gap
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +87,8 @@ def onset_step(x: np.ndarray, b: int, sr: int) -> float:
 
 def _detect_channel(x: np.ndarray, sr: int, sensitivity: float, min_len: int,
                     onset_cuts: bool = False) -> list[tuple[int, int, str]]:
+    """Gaps of one float ``(samples,)`` channel as ``(start, end, kind)`` sample spans
+    (kinds and rules: the module docstring); ``min_len`` is ``min_ms`` in samples."""
     n = x.size
     loud = _loud_level(x, max(1, int(0.010 * sr)))
     if loud <= 0:
@@ -248,7 +226,7 @@ def detect_gaps(
 
     Returns
     -------
-    Sorted, non-overlapping :class:`~echoes.restore.gaps.inpaint.Gap` spans (union over channels), each
+    Sorted, non-overlapping :class:`~echoes.restore.gaps.spans.Gap` spans (union over channels), each
     with ``kind`` ``"dropout"``, ``"level-drop"`` or ``"onset-cut"``.
     """
     if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
