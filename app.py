@@ -3,13 +3,17 @@
 Run ``python app.py [--host H] [--port P] [--concurrency N] [--max-minutes M]``; on a Hugging
 Face Space it runs with the Space's defaults. ``GRADIO_SERVER_NAME``/``GRADIO_SERVER_PORT`` are
 honoured. The API endpoint ``/restore`` takes one audio file (other inputs optional) and returns
-the restored file first.
+the restored file first, then (named by their labels) the account of what changed, the JSON
+report, the figures, the original, the removed part, the download and the timing.
+``python app.py --precompute`` stores the examples' results in examples/results/ (the page opens
+on one of them and shows the others when an example is clicked, without computing).
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import json
 import logging
 import os
 import shutil
@@ -22,6 +26,8 @@ import gradio as gr
 
 from echoes import plots
 from echoes.api import Restorer, RestoreOptions, tag_file
+from echoes.plots import words
+from echoes.restore.files import json_default
 from echoes.core import audio as eaudio
 from echoes.errors import EchoesError
 from echoes.models.registry import DEFAULT_DENOISER, DENOISERS
@@ -31,6 +37,9 @@ log = logging.getLogger("echoes.app")
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE / "examples"
+RESULTS = EXAMPLES / "results"
+#: The example whose precomputed result the page opens on.
+LANDING = "worn78_joplin_maple_leaf.ogg"
 MAX_MINUTES = float(os.environ.get("ECHOES_MAX_MINUTES", "10"))
 CONCURRENCY = int(os.environ.get("ECHOES_CONCURRENCY", "2"))
 KEEP_OUTPUTS_S = 3600
@@ -62,6 +71,10 @@ def _workdir() -> Path:
     return Path(tempfile.mkdtemp(dir=_tmp_root))
 
 
+OUTPUT_NAMES = ("restored", "account", "report", "timeline", "spectrograms", "waveform", "original",
+                "removed", "download", "timing")
+
+
 def restore(
     audio_file: str | None,
     denoise: str = "auto",
@@ -74,9 +87,10 @@ def restore(
     eq: str = "flat",
     progress=gr.Progress(),
 ):
-    """Restore one uploaded or recorded clip. Returns, in order: the restored file, the verdict,
-    the verdict timeline, spectrograms before and after, the waveform with gaps, the original,
-    the removed noise, a download of the restored file, and the processing time."""
+    """Restore one uploaded or recorded clip. Returns, in order (:data:`OUTPUT_NAMES`): the
+    restored file, the account of what changed (Markdown), the JSON report, the verdict
+    timeline, the spectrograms before/after, the waveform with gaps, the original, the removed
+    noise, a download of the restored file, and the processing time."""
     if not audio_file:
         raise gr.Error("Upload or record a clip first (wav, flac, ogg or mp3).")
     t0 = time.perf_counter()
@@ -111,86 +125,128 @@ def restore(
         raise gr.Error(str(exc)) from None
     progress(0.9, desc="drawing")
     rep = result.report
-    thr = float(getattr(r.classifier, "threshold", 0.5))
-    spec_b, spec_a = plots.spectrogram_pair(x, result.audio, sr, work / "before.png", work / "after.png")
-    tl = plots.timeline(rep["segments"], rep["duration_s"], thr, work / "timeline.png")
-    wf = plots.waveform(x, result.audio, sr, rep["gaps"], work / "waveform.png")
     rep["metadata"] = rep_meta
-    verdict = _verdict_text(rep)
+    rep["input"] = src.name
+    rep["bands"] = words.band_changes(x, result.audio, result.removed, sr, rep["gaps"])
     elapsed = time.perf_counter() - t0
+    rep["app_elapsed_s"] = round(elapsed, 3)
+    return present(x, result.audio, sr, rep, work, restored=out, original=original, removed=removed)
+
+
+def present(x, y, sr: int, rep: dict, work: Path, *, restored: Path, original: Path | None,
+            removed: Path | None, precomputed: bool = False) -> tuple:
+    """The outputs (:data:`OUTPUT_NAMES`) of a result: figures drawn into ``work``, words from
+    the report (its ``bands`` included); shared by fresh and precomputed results."""
+    thr = _threshold()
+    spec = plots.spectrograms(x, y, sr, work / "spectrograms.png")
+    tl = plots.timeline(rep["segments"], rep["duration_s"], thr, work / "timeline.png")
+    wf = plots.waveform(x, y, sr, rep["gaps"], work / "waveform.png")
+    account = words.account(rep, thr)
+    if precomputed:
+        account = ("*A result computed ahead for this example (restored audio stored as Ogg Vorbis); "
+                   "press Restore to run it again.*\n\n" + account)
+    t = rep["timings"]
+    elapsed = rep.get("app_elapsed_s", t.get("total_s", 0.0))
     timing = (f"Processed {rep['duration_s']:.1f} s of audio in {elapsed:.2f} s "
               f"({rep['duration_s'] / max(elapsed, 1e-9):.0f}× realtime): classify "
-              f"{rep['timings']['classify_s']:.2f} s, de-noise {rep['timings']['denoise_s']:.2f} s, "
-              f"gaps {rep['timings']['inpaint_s']:.2f} s.")
-    return (str(out), verdict, tl, spec_b, spec_a, wf, str(original), str(removed), str(out), timing)
+              f"{t['classify_s']:.2f} s, de-noise {t['denoise_s']:.2f} s, gaps {t['inpaint_s']:.2f} s.")
+    report = json.loads(json.dumps(rep, default=json_default))
+    return (str(restored), account, report, tl, spec, wf, str(original) if original else None,
+            str(removed) if removed else None, str(restored), timing)
 
 
-def _verdict_text(rep: dict) -> str:
-    p = rep["p_noisy"]
-    n_drop = len(rep.get("dropouts", []))
-    n_click = len(rep.get("clicks", []))
-    why = (f"; {n_drop} dropout(s) found" if n_drop else "") + (f"; {n_click} click(s) found" if n_click else "")
-    head = f"**Verdict: {rep['verdict'].upper()}** (p(noisy) = {p:.3f}{why})"
-    frac = rep.get("denoised_fraction", 0.0)
-    fixed = [w for w, k in (("the filled gaps", rep["gaps"]), ("the repaired clicks", rep.get("clicks_repaired_samples")))
-             if k]
-    if frac == 0:
-        what = "Nothing was de-noised: the audio passes through unchanged" + (
-            f" apart from {' and '.join(fixed)}." if fixed else " (bit-exact).")
-    else:
-        what = f"De-noised {100 * frac:.0f}% of the clip (the windows judged noisy)."
-    gaps = rep["gaps"]
-    g = f" {len(gaps)} gap(s) filled: " + ", ".join(
-        f"{d['start_s']:.2f}–{d['end_s']:.2f} s ({d['method']})" for d in gaps[:8]) if gaps else " No gaps found."
-    return f"{head}\n\n{what}{g}{_archivist_text(rep)}"
+def _threshold() -> float:
+    """The classifier's threshold (no model load just to draw a precomputed example)."""
+    if _restorer is not None:
+        try:
+            return float(getattr(_restorer.classifier, "threshold", 0.5))
+        except EchoesError:
+            pass
+    return _stored_threshold()
 
 
-def _archivist_text(rep: dict) -> str:
-    """What the archivist controls did (channels, speed, curve), from the report."""
-    a = rep.get("archivist")
-    if not a:
-        return ""
-    parts = []
-    ch = a["channels"]
-    if ch["mode"] != "keep" and rep.get("input_channels", 1) > 1:
-        noise = f" (noise {', '.join(f'{v:.1f}' for v in ch['noise_db'])} dB)" if "noise_db" in ch else ""
-        parts.append(f"channels: {ch['mode']} → {ch['chosen']}{noise}")
-    sp = a.get("speed")
-    if sp:
-        est = sp.get("estimate")
-        if est:
-            parts.append(f"tuning {est['cents']:+.1f} cents from A4 = 440 Hz → speed ratio "
-                         f"{est['speed_ratio']:.4f} ({est['playback_rpm']:.2f} rpm for a 78.26 rpm disc)"
-                         + (" — ambiguous: a semitone the other way is as likely, check by ear"
-                            if est.get("ambiguous") else ""))
-        if sp["applied_ratio"] != 1.0:
-            parts.append(f"speed corrected by ×{sp['applied_ratio']:.4f} (length ×{sp['applied_ratio']:.4f})")
-        else:
-            parts.append("speed not changed")
-    if a["eq"]["name"] != "flat":
-        parts.append(f"recording curve: {a['eq']['name']} ({a['eq']['note']})")
-    st = rep.get("options", {}).get("strength", 1.0)
-    if st < 1.0:
-        parts.append(f"de-noising strength {st:g} (0: input, 1: model output)")
-    if not parts:
-        return ""
-    return "\n\nApplied: " + "; ".join(parts) + f". Settings recorded in the file: {rep.get('metadata', 'no')}."
+def _stored_threshold() -> float:
+    """The classifier's threshold from the bundled weights' config, without loading the model."""
+    try:
+        folder = Path(os.environ.get("ECHOES_WEIGHTS") or HERE / "weights")
+        cfg = json.loads((folder / "classifier.json").read_text())
+        return float(cfg.get("threshold", 0.5))
+    except (OSError, ValueError, TypeError):
+        return 0.5
+
+
+# ---- examples computed ahead (examples/results/, made by `python app.py --precompute`) ----
+
+def example_meta() -> dict:
+    try:
+        return json.loads((EXAMPLES / "EXAMPLES.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def example_label(name: str, meta: dict) -> str:
+    return meta.get(name, {}).get("label") or Path(name).stem.replace("_", " ")
+
+
+def show_example(audio_file: str | None):
+    """The precomputed result of a bundled example (or a fresh restoration of anything else)."""
+    name = Path(audio_file or "").name
+    res = RESULTS / f"{Path(name).stem}.json"
+    if not audio_file or not res.is_file():
+        return restore(audio_file)
+    rep = json.loads(res.read_text())
+    x, sr = eaudio.load(EXAMPLES / name)
+    y, _ = eaudio.load(RESULTS / rep["stored"]["restored"])
+    y = eaudio.fit_length(y, x.shape[-1]) if y.shape[-1] != x.shape[-1] else y
+    return present(x, y, sr, rep, _workdir(), restored=RESULTS / rep["stored"]["restored"],
+                   original=EXAMPLES / name, removed=RESULTS / rep["stored"]["removed"], precomputed=True)
+
+
+def precompute() -> None:
+    """Restore every bundled example with the default settings and store the result (restored
+    and removed audio as Ogg Vorbis, the report with its per-band changes) in examples/results/."""
+    RESULTS.mkdir(exist_ok=True)
+    for p in _example_files():
+        out = restore(str(p), progress=lambda *a, **k: None)
+        rep = dict(out[2])
+        rec, rem = f"{p.stem}.restored.ogg", f"{p.stem}.removed.ogg"
+        y, sr = eaudio.load(out[0])
+        eaudio.save(RESULTS / rec, y, sr)
+        r, _ = eaudio.load(out[7])
+        eaudio.save(RESULTS / rem, r, sr)
+        rep["stored"] = {"restored": rec, "removed": rem, "note": "Ogg Vorbis copies; the report is exact"}
+        (RESULTS / f"{p.stem}.json").write_text(json.dumps(rep, indent=1) + "\n")
+        log.info("stored the result of %s", p.name)
+
+
+def _example_files() -> list[Path]:
+    return sorted(p for p in EXAMPLES.glob("*") if p.suffix.lower() in eaudio.EXTENSIONS)
 
 
 def build_demo() -> gr.Blocks:
-    """The Gradio page: the clip and its settings on the left, what came back on the right.
-
-    The Restore button calls :func:`restore` (API name ``/restore``)."""
-    examples = sorted(str(p) for p in EXAMPLES.glob("*") if p.suffix.lower() in eaudio.EXTENSIONS)
+    """The Gradio page: the clip, its settings and the examples on the left, the account of what
+    changed on the right, the figures full width below. It opens on the precomputed result of
+    :data:`LANDING` (or of the first example that has one). The Restore button calls
+    :func:`restore` (API name ``/restore``)."""
+    files = _example_files()
+    meta = example_meta()
+    landing = next((p for p in files if p.name == LANDING and (RESULTS / f"{p.stem}.json").is_file()),
+                   next((p for p in files if (RESULTS / f"{p.stem}.json").is_file()), None))
+    first = show_example(str(landing)) if landing else (None,) * len(OUTPUT_NAMES)
+    v = dict(zip(OUTPUT_NAMES, first))
     with gr.Blocks(title="Echoes: restore historic piano recordings", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
             "# Echoes\nRestore historic piano recordings (78s, cylinders, early transfers). "
-            "Echoes first judges every 5-second window noisy or clean, de-noises only the noisy ones "
-            "(clean audio comes back bit-exact), then finds dropouts and fills them."
+            "Echoes judges every 5-second window noisy or clean, de-noises only the noisy ones "
+            "(clean audio comes back bit-exact), then finds dropouts and fills them. "
+            + ("The page opens on an example's result computed ahead; click another example, or upload "
+               "your own clip and press Restore." if landing else "")
         )
         with gr.Row():
-            with gr.Column(scale=1):
-                inp = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Your clip")
+            with gr.Column(scale=2):
+                inp = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Your clip",
+                               value=str(landing) if landing else None)
+                btn = gr.Button("Restore", variant="primary", elem_id="restore-btn")
                 with gr.Accordion("Settings", open=False):
                     denoise = gr.Radio(["auto", "always", "never"], value="auto", label="De-noise",
                                        info="auto: only windows the classifier calls noisy")
@@ -206,31 +262,45 @@ def build_demo() -> gr.Blocks:
                     speed = gr.Radio(["none", "estimate", "auto"], value="none", label="Playback speed",
                                      info="from the piano's tuning (A4 = 440 Hz, ±50 cents); "
                                           "auto corrects it (the length changes)")
-                    eq = gr.Dropdown(list(CURVES), value="flat", label="Recording curve (playback EQ)",
-                                     info="turnover / roll-off at 10 kHz; flat: none")
-                btn = gr.Button("Restore", variant="primary", elem_id="restore-btn")
-                if examples:
-                    gr.Examples(examples, inputs=[inp], label="Examples (made by Echoes from public-domain scores)")
-            with gr.Column(scale=2):
-                verdict = gr.Markdown(elem_id="verdict")
-                restored = gr.Audio(label="Restored", type="filepath", interactive=False, elem_id="restored-audio")
-                timeline = gr.Image(label="Verdict per window", type="filepath", elem_id="timeline")
+                    eq = gr.Dropdown([(f"{k}: {c.note}", k) for k, c in CURVES.items()], value="flat",
+                                     label="Recording curve (playback EQ)",
+                                     info="the disc's turnover and treble roll-off at 10 kHz; flat: none")
+            with gr.Column(scale=3):
+                account = gr.Markdown(v["account"], label="What changed", elem_id="verdict")
+                restored = gr.Audio(v["restored"], label="Restored", type="filepath", interactive=False,
+                                    elem_id="restored-audio")
                 with gr.Row():
-                    spec_b = gr.Image(label="Spectrogram before", type="filepath", elem_id="spec-before")
-                    spec_a = gr.Image(label="Spectrogram after", type="filepath", elem_id="spec-after")
-                wave = gr.Image(label="Waveform and gaps", type="filepath", elem_id="waveform")
-                with gr.Row():
-                    original = gr.Audio(label="Original", type="filepath", interactive=False)
-                    removed = gr.Audio(label="Removed (noise)", type="filepath", interactive=False)
-                download = gr.File(label="Download the restored file")
-                timing = gr.Markdown(elem_id="timing")
+                    original = gr.Audio(v["original"], label="Original", type="filepath", interactive=False)
+                    removed = gr.Audio(v["removed"], label="Removed (noise)", type="filepath", interactive=False)
+        ex_holder = gr.Column()
+        gr.Markdown("### Spectrograms, before and after")
+        spec = gr.Image(v["spectrograms"], type="filepath", show_label=False, label="Spectrograms",
+                        buttons=["fullscreen"], elem_id="spectrograms")
+        gr.Markdown("### Verdict per window")
+        timeline = gr.Image(v["timeline"], type="filepath", show_label=False, label="Verdict timeline",
+                            buttons=["fullscreen"], elem_id="timeline")
+        gr.Markdown("### Waveform and gaps")
+        wave = gr.Image(v["waveform"], type="filepath", show_label=False, label="Waveform and gaps",
+                        buttons=["fullscreen"], elem_id="waveform")
+        with gr.Row():
+            download = gr.File(v["download"], label="Download the restored file")
+            timing = gr.Markdown(v["timing"], label="Processing time", elem_id="timing")
+        with gr.Accordion("JSON report", open=False):
+            report = gr.JSON(v["report"], label="Report", elem_id="report")
+        outputs = [restored, account, report, timeline, spec, wave, original, removed, download, timing]
         btn.click(
             restore,
             inputs=[inp, denoise, inpaint, sens, model, strength, channels, speed, eq],
-            outputs=[restored, verdict, timeline, spec_b, spec_a, wave, original, removed, download, timing],
+            outputs=outputs,
             api_name="restore",
             concurrency_limit=CONCURRENCY,
         )
+        if files:
+            with ex_holder:
+                gr.Examples([[str(p)] for p in files], inputs=[inp], outputs=outputs, fn=show_example,
+                            run_on_click=True, cache_examples=False, api_visibility="private",
+                            label="Examples (click one to see its result, computed ahead)",
+                            example_labels=[example_label(p.name, meta) for p in files])
     demo.queue(max_size=64)
     return demo
 
@@ -255,7 +325,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--concurrency", type=int, default=CONCURRENCY, help="requests processed at once")
     ap.add_argument("--max-minutes", type=float, default=MAX_MINUTES, help="longest clip accepted")
     ap.add_argument("--share", action="store_true")
+    ap.add_argument("--precompute", action="store_true",
+                    help="restore the bundled examples and store their results in examples/results/, then exit")
     args = ap.parse_args(argv)
+    if args.precompute:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        precompute()
+        return
     CONCURRENCY, MAX_MINUTES = args.concurrency, args.max_minutes
     if os.environ.get("SPACE_ID"):  # on a Hugging Face Space: listen on all interfaces
         args.host = os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0")

@@ -4,7 +4,8 @@ Each sub-command lives in its own module under :mod:`echoes.commands` and expose
 ``register(subparsers)``; the parser sets ``func`` to a callable ``(args) -> int`` (exit status).
 The CLI is a thin adapter: all work is done by library functions.
 
-User errors (:class:`echoes.EchoesError`) print one line on stderr and exit with status 2.
+User errors (:class:`echoes.EchoesError`) and unforeseen file-system errors (``OSError``) print
+one line on stderr and exit with status 2 (``-v`` logs the traceback at debug level with ``-vv``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"echoes {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors (no summary lines)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -69,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except EchoesError as exc:
         print(f"echoes: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file-system failure the commands did not foresee: one line, no traceback
+        log.debug("file-system error", exc_info=True)
+        where = f" '{exc.filename}'" if getattr(exc, "filename", None) else ""
+        print(f"echoes: error:{where} {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("echoes: interrupted", file=sys.stderr)

@@ -1,5 +1,7 @@
 """The Gradio app: the handler on every example, the running app through gradio_client, and a real
-Chromium driven by Playwright (upload, restore, verdict, both spectrograms, playable audio)."""
+Chromium driven by Playwright (a result on arrival, then upload, restore, verdict, figures,
+playable audio; ECHOES_SCREENSHOTS_TO_DOCS=1 copies the screenshots to docs/app.png and
+docs/app_result.png)."""
 
 from __future__ import annotations
 
@@ -39,10 +41,14 @@ def test_examples_are_small_and_short() -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_handler_on_each_example(path: Path) -> None:
     out = app.restore(str(path), progress=_no_progress)
-    restored, verdict, timeline, spec_b, spec_a, wave, original, removed, download, timing = out
-    for f in (restored, timeline, spec_b, spec_a, wave, original, removed, download):
+    restored, verdict, report, timeline, spec, wave, original, removed, download, timing = out
+    for f in (restored, timeline, spec, wave, original, removed, download):
         assert Path(f).is_file() and Path(f).stat().st_size > 0
     assert "Verdict" in verdict and "realtime" in timing
+    assert report["verdict"] in ("noisy", "clean") and [b["band"] for b in report["bands"]][:3] == [
+        "below 500 Hz", "0.5-4 kHz", "4-11 kHz"]
+    for jargon in ("burg2", "lsar", "250_0"):
+        assert jargon not in verdict
     assert Path(restored).suffix == path.suffix
     x, sr = audio.load(path)
     y, sr2 = audio.load(restored)
@@ -53,8 +59,36 @@ def test_handler_on_each_example(path: Path) -> None:
     if path.stem.startswith("worn78"):
         assert "NOISY" in verdict
     if path.stem.startswith("gaps"):
-        assert "gap(s) filled" in verdict
+        assert "gap(s) filled" in verdict and "predicted from the music on both sides" in verdict
         assert "NOISY" in verdict and "dropout(s) found" in verdict
+        outside = [b["removed_db"] for b in report["bands"]]
+        assert max(outside) < -40  # outside the gaps, what was removed is far under the music
+
+
+def test_every_example_has_a_precomputed_result_that_matches_a_fresh_run() -> None:
+    meta = app.example_meta()
+    for path in EXAMPLES:
+        assert meta[path.name]["label"] and "_" not in meta[path.name]["label"]
+        stored = app.show_example(str(path))
+        assert "computed ahead" in stored[1] and Path(stored[0]).is_file()
+        fresh = app.restore(str(path), progress=_no_progress)
+        assert stored[2]["verdict"] == fresh[2]["verdict"]
+        assert len(stored[2]["gaps"]) == len(fresh[2]["gaps"])
+    assert "Public domain" in meta["historic_belov_gayler_1920_bach_air.ogg"]["licence"]
+
+
+def test_figures_reach_the_nyquist_and_scale_the_waveform(tmp_path: Path) -> None:
+    from echoes.plots import figures
+
+    sr = 96000
+    t = np.arange(sr) / sr
+    x = (0.28 * np.sin(2 * np.pi * 440 * t) + 0.01 * np.sin(2 * np.pi * 30000 * t))[None].astype(np.float32)
+    png = figures.spectrograms(x, x * 0.5, sr, tmp_path / "s.png")
+    from PIL import Image
+
+    assert Image.open(png).size[0] >= 1100
+    figures.waveform(x, x, sr, [], tmp_path / "w.png")
+    figures.timeline([{"start": 0, "end": 1, "p_noisy": 0.9}], 1.0, 0.85, tmp_path / "t.png")
 
 
 def test_handler_errors_are_gradio_errors(tmp_path: Path) -> None:
@@ -93,6 +127,11 @@ def test_api_restore_through_gradio_client(server: str) -> None:
     x, sr0 = audio.load(path)
     assert sr == sr0 and y.shape == x.shape
     assert "gap(s) filled" in result[1]
+    assert result[2]["gaps"] and result[2]["bands"]  # the JSON report
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/restore"]
+    labels = [r["label"] for r in api["returns"]]
+    assert not any(str(lab).startswith("value_") for lab in labels), labels
+    assert "Report" in labels and "What changed" in labels
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -113,15 +152,31 @@ def test_browser_upload_restore_and_see_results(server: str) -> None:
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1500})
             page.goto(server, wait_until="domcontentloaded")
+            # on arrival: the precomputed result of the landing example, with its figures
+            page.get_by_text("Verdict:").wait_for(timeout=60_000)
+            assert "computed ahead" in page.locator("#verdict").inner_text()
+            for elem in ("#spectrograms", "#timeline", "#waveform"):
+                img = page.locator(f"{elem} img").first
+                img.wait_for(timeout=60_000)
+                page.wait_for_function("(e) => e.complete && e.naturalWidth > 0", arg=img.element_handle())
+            time.sleep(1.0)
+            page.screenshot(path=str(ARTIFACTS / "app_landing.png"), full_page=True)
+            page.locator("button.clear, button[aria-label='Clear']").first.click()
+            clip = ROOT / "examples" / "gaps_mozart_k545.flac"
             page.locator("input[type=file]").first.set_input_files(str(clip))
             time.sleep(1.0)
             page.locator("#restore-btn").click()
-            page.get_by_text("Verdict:").wait_for(timeout=120_000)
+            page.wait_for_function(
+                "() => { const v = document.querySelector('#verdict'); "
+                "return v && v.innerText.includes('gap(s) filled') && !v.innerText.includes('computed ahead'); }",
+                timeout=120_000)
             assert "NOISY" in page.locator("#verdict").inner_text()
-            for elem in ("#spec-before", "#spec-after"):
+            for elem in ("#spectrograms", "#waveform"):
                 img = page.locator(f"{elem} img").first
                 img.wait_for(timeout=60_000)
-                assert page.evaluate("(e) => e.complete && e.naturalWidth > 0", img.element_handle())
+                img.scroll_into_view_if_needed()  # the images load lazily
+                page.wait_for_function("(e) => e.complete && e.naturalWidth > 0", arg=img.element_handle(),
+                                       timeout=60_000)
             page.locator("#restored-audio audio, #restored-audio wave, #restored-audio button").first.wait_for(
                 timeout=60_000)
             src = page.evaluate(
@@ -131,10 +186,17 @@ def test_browser_upload_restore_and_see_results(server: str) -> None:
                     "async (s) => { const a = new Audio(s); await new Promise((ok, bad) => {"
                     " a.onloadedmetadata = ok; a.onerror = bad; }); return a.duration; }", src)
                 assert duration > 5
-            page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+            time.sleep(1.0)
+            page.screenshot(path=str(ARTIFACTS / "app_result.png"), full_page=True)
         finally:
             browser.close()
-    assert (ARTIFACTS / "app.png").stat().st_size > 10_000
+    for name in ("app_landing.png", "app_result.png"):
+        assert (ARTIFACTS / name).stat().st_size > 10_000
+        if os.environ.get("ECHOES_SCREENSHOTS_TO_DOCS"):  # refresh the README's screenshots
+            from PIL import Image  # 256 colours: a third of the size, no visible loss
+
+            Image.open(ARTIFACTS / name).convert("RGB").quantize(256).save(
+                ROOT / "docs" / ("app.png" if name == "app_landing.png" else name), optimize=True)
 
 
 def _rss_mb() -> float:

@@ -272,5 +272,7 @@ def test_app_handler_shows_what_was_applied(restorer, tmp_path: Path, monkeypatc
                       progress=lambda *a, **k: None)
     restored, verdict = out[0], out[1]
     assert sf.info(restored).channels == 1
-    assert "channels: best → right" in verdict and "recording curve: aes" in verdict
-    assert "speed ratio" in verdict and "comment tag" in verdict
+    assert "**Channels:** best (used: right)" in verdict and "'aes'" in verdict
+    assert "**Speed:**" in verdict and "speed left as it was" in verdict
+    report = next(o for o in out if isinstance(o, dict) and "archivist" in o)
+    assert report["metadata"] == "comment tag" and report["archivist"]["eq"]["name"] == "aes"

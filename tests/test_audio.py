@@ -193,3 +193,24 @@ def test_truncated_file_loads_what_is_there_or_fails_clearly(tmp_path: Path) -> 
     except UnreadableAudioError:
         return
     assert sr == 8000 and 0 < y.shape[1] <= 8000 and np.all(np.isfinite(y))
+
+
+def test_saved_files_follow_the_umask(tmp_path) -> None:
+    import os
+    import stat
+
+    from echoes.core.files import publish, umask
+
+    for mask in (0o022, 0o002):
+        old = os.umask(mask)
+        try:
+            assert umask() == mask
+            p = audio.save(tmp_path / f"m{mask:o}.wav", np.zeros(100, np.float32), 8000)
+            assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~mask
+            t = tmp_path / "t.tmp"
+            t.write_text("x")
+            os.chmod(t, 0o600)
+            publish(t, tmp_path / "r.json")
+            assert stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == 0o666 & ~mask
+        finally:
+            os.umask(old)

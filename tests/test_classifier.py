@@ -6,6 +6,7 @@ with a reason when those are absent.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -178,7 +179,7 @@ def test_bad_input_raises_named_errors(untrained):
 def test_to_dict_matches_cli_schema():
     r = ClassifierResult("noisy", 0.75, [Segment(0.0, 5.0, 0.9), Segment(2.5, 7.5, 0.6)])
     d = r.to_dict()
-    assert set(d) == {"verdict", "p_noisy", "segments", "dropouts", "clicks"}
+    assert set(d) == {"verdict", "p_noisy", "segments", "dropouts", "clicks", "band_limit_hz"}
     assert d["segments"][1] == {"start": 2.5, "end": 7.5, "p_noisy": 0.6}
     json.dumps(d)
 
@@ -211,7 +212,7 @@ def test_cli_json_keeps_paths_and_survives_a_bad_file(tmp_path, weights_dir, cap
     lines = [json.loads(line) for line in out.splitlines()]
     assert [d["file"] for d in lines] == [given[0], given[2]]
     for d in lines:
-        assert set(d) == {"file", "verdict", "p_noisy", "segments", "dropouts", "clicks"}
+        assert set(d) == {"file", "verdict", "p_noisy", "segments", "dropouts", "clicks", "band_limit_hz"}
         assert d["verdict"] in ("noisy", "clean") and 0.0 <= d["p_noisy"] <= 1.0
         assert all(set(s) == {"start", "end", "p_noisy"} for s in d["segments"])
     err_lines = [e for e in err.splitlines() if e.startswith("echoes: error:")]
@@ -372,14 +373,55 @@ def test_threshold_choice_weighs_false_noisy_more():
 
 def test_silent_windows_are_clean(untrained):
     rng = np.random.default_rng(3)
-    x = piece(10.0, seed=15)
-    x[: 5 * SR] = 1e-4 * rng.standard_normal(5 * SR)  # -80 dBFS: inaudible
+    x = piece(16.0, seed=15)
+    x[4 * SR : 11 * SR] = 1e-4 * rng.standard_normal(7 * SR)  # -80 dBFS: inaudible
     r = untrained.classify(x, SR)
-    assert r.segments[0].p_noisy == 0.0 and r.segments[-1].p_noisy > 0.0
-    assert untrained.window_probabilities(x[None, : 5 * SR])[0] == 0.0
+    inside = [s for s in r.segments if s.start >= 4.0 and s.end <= 11.0]
+    assert inside and all(s.p_noisy == 0.0 for s in inside) and r.segments[-1].p_noisy > 0.0
+    assert untrained.window_probabilities(x[None, 5 * SR : 10 * SR])[0] == 0.0
     assert untrained.classify(np.zeros(3 * SR, np.float32), SR).verdict == "clean"
     loud = Classifier(untrained.model, silence_dbfs=None)
-    assert loud.classify(x, SR).segments[0].p_noisy > 0.0
+    assert all(s.p_noisy > 0.0 for s in loud.classify(x, SR).segments)
+
+
+def test_fades_from_silence_at_the_ends_are_not_judged(untrained):
+    """Windows tile only the part within 40 dB of the loud level: a lead-in of near-silence
+    and a fade-out to it are left out; segment times stay in seconds of the input."""
+    from echoes.restore.classify import sound_span
+
+    rng = np.random.default_rng(4)
+    music = piece(12.0, seed=16)
+    lead = 1e-5 * rng.standard_normal(2 * SR).astype(np.float32)  # -100 dBFS
+    ramp = music[: SR // 4] * np.linspace(1e-4, 1e-2, SR // 4, dtype=np.float32)  # a fade-in, -80 to -40 dB
+    x = np.concatenate([lead, ramp, music, lead])
+    s0, s1 = sound_span(x, SR)
+    assert 2.0 * SR <= s0 <= 2.25 * SR + 0.02 * SR and abs(s1 - (x.size - 2 * SR)) <= 0.02 * SR
+    r = untrained.classify(x, SR)
+    assert r.segments[0].start == pytest.approx(s0 / SR, abs=0.03)
+    assert r.segments[-1].end == pytest.approx(s1 / SR, abs=0.03)
+    assert sound_span(np.zeros(SR, np.float32), SR) == (0, SR)  # nothing audible: the whole input
+
+
+def test_a_low_passed_recording_is_noisy_and_full_band_is_not(untrained):
+    """A spectral cliff below 8 kHz (a transfer low-passed at 4 kHz) marks windows and the verdict;
+    the same audio full band, at 16 kHz (its own Nyquist), or with ``band_limits=False`` does not."""
+    import scipy.signal
+
+    from test_clicks import music
+
+    strict = Classifier(untrained.model, threshold=0.999)
+    rng = np.random.default_rng(5)
+    x = music(12.0, seed=12).astype(np.float64) + 3e-3 * rng.standard_normal(12 * 44_100)  # a room's floor
+    sos = scipy.signal.butter(16, 4_000, fs=44_100, output="sos")
+    low = (scipy.signal.sosfiltfilt(sos, x) + 1e-5 * rng.standard_normal(x.size)).astype(np.float32)
+    r = strict.classify(low, 44_100, dropouts=False, clicks=False)
+    assert r.verdict == "noisy" and r.band_limit_hz is not None and 3_500 <= r.band_limit_hz <= 4_500
+    assert all(r.noisy_windows(strict.threshold))
+    full = strict.classify(x.astype(np.float32), 44_100, dropouts=False, clicks=False)
+    assert full.verdict == "clean" and full.band_limit_hz is None and not any(full.noisy_windows(strict.threshold))
+    assert strict.classify(low, 44_100, dropouts=False, clicks=False, band_limits=False).verdict == "clean"
+    narrow = strict.classify(x[::2].astype(np.float32)[: 6 * 22_050], 22_050, dropouts=False, clicks=False)
+    assert narrow.band_limit_hz is None
 
 
 def test_dropouts_make_the_verdict_noisy(untrained):
@@ -410,6 +452,8 @@ def test_isolated_clicks_make_the_verdict_noisy(untrained):
     from test_clicks import music, with_click
 
     strict = Classifier(untrained.model, threshold=0.999)  # the network alone would say clean
+    # the synthetic notes stop at 8 kHz (a band limit of their own): this test is about clicks
+    strict.classify = functools.partial(strict.classify, band_limits=False)
     x = music(6.0, seed=11)
     clean = strict.classify(x, 44_100)
     assert clean.verdict == "clean" and clean.clicks == []

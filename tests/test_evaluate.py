@@ -55,7 +55,7 @@ def test_quick_evaluation_writes_every_section(tmp_path: Path) -> None:
 def test_denoise_table_without_visqol(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without visqol-python the column is there, empty ("–"), and the other metrics still come."""
     monkeypatch.setattr(metrics, "visqol_available", lambda: False)
-    monkeypatch.setattr(denoise, "_methods", lambda weights, device: {"do-nothing": lambda y: y})
+    monkeypatch.setattr(denoise, "denoise_methods", lambda weights, device: {"do-nothing": lambda y: y})
     res = eval_denoise([synthetic_piano(2.0, EVAL_RATE, seed=3)], input_snrs=())
     row = res["protocols"]["paper"]["methods"]["do-nothing"]
     assert row["visqol_moslqo"] is None and np.isfinite(row["snr_db"])

@@ -288,11 +288,96 @@ def test_similarity_transplants_a_repeated_passage():
     x = np.tile(bar, 3).astype(np.float32)
     s = bar.size + int(0.6 * SR)
     g = Gap(s, s + int(0.3 * SR), SR)
-    y, done = fill_gaps(x, SR, [g], method="auto")
+    y, done = fill_gaps(x, SR, [g], method="similarity")
     assert done[0].method == "similarity"
     assert gap_snr(x[g.start : g.end], y[g.start : g.end]) >= 20.0
     y2, _ = fill_gaps(x, SR, [g], method="lsar")
     assert gap_snr(x[g.start : g.end], y2[g.start : g.end]) < gap_snr(x[g.start : g.end], y[g.start : g.end])
+
+
+def _repeated_phrase(seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """A 2 s phrase of decaying notes, 1 s of other notes, the phrase again, 1 s of others (+ faint noise)."""
+    rng = np.random.default_rng(seed)
+
+    def notes(n, seconds):
+        k = int(seconds * SR / n)
+        t = np.arange(k) / SR
+        return np.concatenate([0.4 * np.exp(-t / 0.15) * (np.sin(2 * np.pi * f * t) + 0.3 * np.sin(4 * np.pi * f * t))
+                               for f in rng.uniform(150, 900, n)])
+    phrase, other, coda = notes(8, 2.0), notes(4, 1.0), notes(4, 1.0)
+    x = np.concatenate([phrase, other, phrase, coda])
+    return (x + 1e-3 * rng.standard_normal(x.size)).astype(np.float32), phrase
+
+
+@pytest.mark.parametrize("gap_s", [0.2, 0.5])
+def test_transplant_from_an_exact_repeat_reproduces_it_and_reports_the_donor(gap_s):
+    x, phrase = _repeated_phrase()
+    second = x.size - int(SR) - phrase.size  # where the repeat starts
+    s = second + int(1.2 * SR)
+    g = Gap(s, s + int(gap_s * SR), SR)
+    y = x.copy()
+    y[g.start : g.end] = 0.0
+    out, done = fill_gaps(y, SR, [g], method="auto")
+    assert done[0].method == "transplant"
+    # the donor is the first statement of the phrase, to within a few samples
+    assert abs(done[0].donor_start - (s - second)) <= 4
+    assert done[0].donor_end - done[0].donor_start == g.length
+    assert gap_snr(x[g.start : g.end], out[g.start : g.end]) >= 15.0
+    d = done[0].to_dict()
+    assert d["transplanted"] is True
+    assert d["donor_start_s"] == pytest.approx((s - second) / SR, abs=5e-4)
+    assert {"start", "end", "start_s", "end_s", "kind", "method", "donor_start_s", "donor_end_s"} <= set(d)
+    out2, _ = fill_gaps(y, SR, [g], method="auto")
+    assert np.array_equal(out, out2)  # deterministic
+
+
+def test_transplant_never_fades_to_silence():
+    # no repeat at all: every 50 ms of a 1 s fill stays within 12 dB of the gap's surroundings
+    rng = np.random.default_rng(3)
+    t = np.arange(int(6 * SR)) / SR
+    x = sum(0.1 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) * (1 + 0.5 * np.sin(2 * np.pi * r * t))
+            for f, r in zip(rng.uniform(100, 2000, 12), rng.uniform(0.1, 0.7, 12)))
+    x = (x + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+    g = Gap(int(3.0 * SR), int(4.0 * SR), SR)
+    y = x.copy()
+    y[g.start : g.end] = 0.0
+    out, done = fill_gaps(y, SR, [g], method="auto")
+    assert done[0].method == "transplant" and done[0].donor_start is not None
+    around = np.sqrt(np.mean(np.concatenate([x[g.start - SR // 4 : g.start], x[g.end : g.end + SR // 4]]) ** 2))
+    k = SR // 20
+    fill = out[g.start : g.end]
+    levels = np.sqrt(np.mean(fill[: fill.size // k * k].reshape(-1, k).astype(np.float64) ** 2, axis=1))
+    assert np.all(20 * np.log10(levels / around) > -12.0)
+
+
+def test_short_gaps_are_not_transplanted_and_report_no_donor():
+    x = _tone(1.5)
+    g = Gap(int(0.7 * SR), int(0.72 * SR), SR)
+    _, done = fill_gaps(x, SR, [g], method="auto")
+    d = done[0].to_dict()
+    assert d["method"] == "lsar" and d["transplanted"] is False and d["donor_start_s"] is None
+
+
+def test_real_gaps_section_scores_every_method_and_renders():
+    from types import SimpleNamespace
+
+    from echoes.eval.real_gaps import copy_previous, gap_lsd, real_gaps_section, render_real_gaps
+    x, _ = _repeated_phrase()
+    x44 = scipy.signal.resample_poly(x, 2, 1).astype(np.float32)  # 44.1 kHz, as the section works
+    rec = SimpleNamespace(name="r", audio=x44[None, :], sample_rate=44100)
+    d = real_gaps_section([rec, rec], quick=True, gap_ms=(20, 200), gaps_per_length=(1, 1))
+    assert set(d["per_length"]) == {"20", "200"}
+    for row in d["per_length"].values():
+        assert set(row) == {"auto", "janssen", "lpc", "lsar", "copy-previous"}
+        assert all(r["n"] == 2 and np.isfinite(r["lsd"]) for r in row.values())
+    assert d["per_length"]["20"]["auto"]["snr_db"] > d["per_length"]["20"]["copy-previous"]["snr_db"]
+    lines = render_real_gaps(d)
+    assert any("Gap LSD" in ln for ln in lines) and any("copy-previous" in ln for ln in lines)
+    # LSD is zero for a perfect fill; copy-previous copies the stretch before the gap
+    g = Gap(44100, 44100 + 8820, 44100)
+    assert gap_lsd(x44, x44, g) == 0.0
+    cp = copy_previous(x44, [g])
+    assert np.array_equal(cp[g.start : g.end], x44[g.start - g.length : g.start])
 
 
 def test_evaluate_inpainting_is_deterministic_and_complete():
@@ -470,7 +555,7 @@ def test_registry_lists_every_method_and_burg2_is_lsar():
     and is reported under the new name, in fill_gaps and in the evaluation."""
     from echoes.restore.gaps.fill import ALIASES, METHODS, REGISTRY
 
-    assert METHODS == ("zero", "linear", "lpc", "janssen", "lsar", "similarity", "auto")
+    assert METHODS == ("zero", "linear", "lpc", "janssen", "lsar", "similarity", "transplant", "auto")
     assert all(REGISTRY[m].description for m in METHODS) and ALIASES == {"burg2": "lsar"}
     x = _tone()
     g = Gap(int(0.7 * SR), int(0.72 * SR), SR)

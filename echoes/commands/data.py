@@ -70,6 +70,12 @@ def register(subparsers) -> None:
                    help="leave out the clips of these packs (several disjoint packs of one corpus)")
     k.set_defaults(func=run_pack)
 
+    r = sub.add_parser("pack-real", help="training pack of real clean recordings (DIR/clean/train, 5-s mono clips)")
+    r.add_argument("--real", required=True, metavar="DIR", help="real recordings laid out like ../shared/data/real")
+    r.add_argument("--out", required=True, metavar="DIR")
+    r.add_argument("--codec", choices=["ogg", "flac"], default="ogg", help="shard format (default ogg: about 20 MB)")
+    r.set_defaults(func=run_pack_real)
+
     f = sub.add_parser("figures", help="spectrogram before/after for each degradation effect")
     f.add_argument("--out", default="docs/figures", metavar="DIR")
     f.add_argument("--input", default=None, metavar="FILE",
@@ -121,6 +127,15 @@ def run_pack(args: argparse.Namespace) -> int:
     parts = ", ".join(f"{s}: {v['clips']} clips ({v['minutes']:.1f} min, {v['pieces']} pieces)"
                       for s, v in t.items() if isinstance(v, dict))
     print(f"pack in {args.out}: {parts}; {len(m['noise'])} noise clips; {t['bytes'] / 2**20:.1f} MiB")
+    return 0
+
+
+def run_pack_real(args: argparse.Namespace) -> int:
+    from echoes.data.real import pack_real
+
+    m = pack_real(args.real, args.out, codec=args.codec)
+    size = sum(f.stat().st_size for f in Path(args.out).rglob("*") if f.is_file())
+    print(f"real pack in {args.out}: {len(m['clips'])} clips of 5 s; {size / 2**20:.1f} MiB")
     return 0
 
 

@@ -1,13 +1,18 @@
 """``echoes restore INPUTS... -o OUT``: the whole chain on files, with a report.
 
-One input: OUT is the output file, or an existing folder (or one ending in ``/``) to write into
-under the input's name. Several inputs: OUT is a folder (made if missing); each output keeps its
-input's base name and format. A file that fails is reported on stderr and the batch goes on; the
-exit status is non-zero if any failed. Inputs are never overwritten.
+One input: OUT is a folder to write into under the input's name when it is an existing folder,
+ends with a separator (``out/``), or does not exist and has no audio extension (``-o newdir``);
+otherwise it is the output file (``-o out.flac``; the format follows the extension). Several
+inputs: OUT is a folder; each output keeps its input's base name and format. Missing folders (for
+the outputs and the --report) are made. Each restored file gives one summary line on stdout
+(verdict, what was done, time; -q silences it). A file that fails is reported on stderr and the
+batch goes on; the exit status is non-zero if any failed. Inputs are never overwritten; outputs
+are written whole (never partial) with the user's umask.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from pathlib import Path
@@ -52,9 +57,11 @@ def register(subparsers) -> None:
         "restore",
         help="restore files: de-noise what is noisy, fill gaps",
         description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files (wav, flac, ogg, mp3)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (one input) or folder")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder, or output file for one input: a folder when it exists, ends with / or "
+                        "has no audio extension (.wav .flac .ogg .mp3 .aiff); made if missing")
     add_chain_options(p)
     p.add_argument("--gaps", default=None, metavar="SPANS",
                    help="gaps to fill, in seconds: 1.20-1.25,3.00-3.10 (added to the detected ones)")
@@ -65,13 +72,26 @@ def register(subparsers) -> None:
     p.add_argument("--report", default=None, metavar="FILE.json", help="write a JSON report (one entry per input)")
     p.add_argument("--residual", action="store_true",
                    help="also write what was removed, as NAME.residual.EXT beside each output")
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no summary lines, only errors (as echoes -q)")
     p.set_defaults(func=run)
+
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
+
+
+def is_folder_target(out: str) -> bool:
+    """Whether OUT names a folder for a single input (see the module docstring)."""
+    o = Path(out)
+    if o.is_dir() or out.endswith(("/", "\\")):
+        return True
+    return not o.exists() and o.suffix.lower() not in AUDIO_SUFFIXES
 
 
 def output_paths(inputs: list[str], out: str) -> list[Path]:
     """Where each input's restored file goes (see the module docstring)."""
     o = Path(out)
-    if len(inputs) == 1 and not (o.is_dir() or out.endswith(("/", "\\"))):
+    if len(inputs) == 1 and not is_folder_target(out):
         return [o]
     if o.exists() and not o.is_dir():
         raise OutputPathError(f"'{out}' is a file; with several inputs OUT must be a folder")
@@ -86,11 +106,22 @@ def residual_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}.residual{out.suffix}")
 
 
+def make_folder(folder: Path, what: str) -> None:
+    """Make a missing folder (and its parents), or raise one clear :class:`OutputPathError`."""
+    if str(folder) in ("", ".") or folder.is_dir():
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(f"cannot make the {what} folder '{folder}': {exc.strerror or exc}") from None
+
+
 def run(args) -> int:
     """Restore every input into its output path with one :class:`echoes.api.Restorer`.
 
     A failing file is reported and the rest go on; returns 1 if any failed, else 0."""
     from echoes.api import Restorer, RestoreOptions, write_report
+    from echoes.plots.words import summary_line
 
     opts = RestoreOptions(
         denoise=args.denoise, inpaint=args.inpaint, gaps=args.gaps, gaps_replace=args.gaps_replace,
@@ -98,17 +129,17 @@ def run(args) -> int:
         channels=args.channels, speed=args.speed, eq=args.eq,
     ).validate()
     outs = output_paths(args.inputs, args.output)
-    folder = outs[0].parent
-    if len(args.inputs) > 1 or Path(args.output).is_dir() or args.output.endswith(("/", "\\")):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputPathError(f"cannot make the output folder '{folder}': {exc.strerror}") from None
+    make_folder(outs[0].parent, "output")
+    if args.report:
+        if Path(args.report).is_dir() or args.report.endswith(("/", "\\")):
+            raise OutputPathError(f"--report '{args.report}' is a folder; give a file name (report.json)")
+        make_folder(Path(args.report).parent, "report")
+    quiet = getattr(args, "quiet", False)
     restorer = Restorer(weights=args.weights, device=args.device)
     reports: list[dict] = []
     failed = 0
     bar = None
-    if len(args.inputs) > 1 and not args.quiet:
+    if len(args.inputs) > 1 and not quiet and sys.stderr.isatty():
         from tqdm import tqdm
 
         bar = tqdm(total=len(args.inputs), unit="file", desc="restoring", file=sys.stderr)
@@ -118,8 +149,12 @@ def run(args) -> int:
             rep["input"] = src  # exactly as given
             rep["status"] = "ok"
             reports.append(rep)
-            log.info("%s -> %s: %s, %d gaps, %.1fx realtime", src, dst, rep["verdict"], len(rep["gaps"]),
-                     rep["timings"]["realtime_factor"])
+            if not quiet:
+                line = summary_line(src, str(dst), rep)
+                if bar is not None:
+                    bar.write(line, file=sys.stdout)
+                else:
+                    print(line, flush=True)
         except EchoesError as exc:
             failed += 1
             msg = str(exc)

@@ -32,6 +32,8 @@ def register_classifier(subparsers) -> None:
                               description=classifier_trainer.__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, metavar="DIR", help="corpus or training-pack folder")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for classifier.safetensors/.json")
+    p.add_argument("--extra-data", nargs="+", default=None, metavar="PACK",
+                   help="more packs whose train clips join the training clips (e.g. `echoes data pack-real`)")
     p.add_argument("--noise-dir", default=None, metavar="DIR", help="recorded noise clips (default DATA/noise)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=12)
@@ -68,7 +70,7 @@ def _run_classifier(args: argparse.Namespace) -> int:
         examples_per_epoch=args.examples, val_examples=args.val_examples, batch_size=args.batch_size,
         lr=args.lr, workers=args.workers, device=args.device, noise_dir=args.noise_dir,
         holdout_piano=args.holdout_piano, limit_clips=args.limit_clips, max_seconds=args.max_seconds,
-        init=args.init, timbre=args.timbre, preset_weights=args.preset_weights)
+        init=args.init, timbre=args.timbre, preset_weights=args.preset_weights, extra_data=args.extra_data)
     print(f"trained {args.epochs} epochs in {rec['seconds']:.0f} s; best epoch {rec['best_epoch']}")
     return 0
 

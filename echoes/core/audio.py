@@ -2,7 +2,8 @@
 
 Loading goes through soundfile (libsndfile: wav, flac, ogg, mp3, aiff, ...). Saving writes to a
 temporary file in the destination folder and renames it, so a failure never leaves a partial
-file, and it refuses to write over any path the caller asks to protect (the inputs).
+file (created with the user's umask), and it refuses to write over any path the caller asks to
+protect (the inputs).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Iterable
 import numpy as np
 import soundfile as sf
 
+from echoes.core.files import publish
 from echoes.errors import (
     EmptyAudioError,
     NonFiniteError,
@@ -270,7 +272,7 @@ def save(
     os.close(fd)
     try:
         sf.write(tmp, data, int(sample_rate), format=fmt, subtype=subtype)
-        os.replace(tmp, out)
+        publish(tmp, out)
     except Exception as exc:
         try:
             os.unlink(tmp)

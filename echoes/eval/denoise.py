@@ -2,7 +2,7 @@
 
 Contract: ``clips`` are clean mono float32 ``(samples,)`` at :data:`~echoes.eval.material.EVAL_RATE`.
 Each is degraded once per protocol of :data:`PROTOCOLS` (the protocol's name is the
-:mod:`echoes.data.degrade` preset it uses), every method of :func:`_methods` runs on the same
+:mod:`echoes.data.degrade` preset it uses), every method of :func:`denoise_methods` runs on the same
 noisy clip, and the metrics compare its float32 output with the draw's reference:
 
 - :data:`PAPER_PROTOCOL`: white Gaussian noise at 0 dB SNR over the full band; reference: clean;
@@ -56,7 +56,7 @@ def _mag_snr(clean: np.ndarray, est: np.ndarray) -> float:
     return float(10 * torch.log10((a ** 2).sum() / ((a - b) ** 2).sum().clamp_min(1e-20)))
 
 
-def _methods(weights, device: str) -> dict[str, Any]:
+def denoise_methods(weights, device: str) -> dict[str, Any]:
     """The methods compared, row label -> ``fn(noisy float32 (samples,)) -> estimate``: do-nothing,
     noisereduce (both gatings, where installed) and every de-noiser of the registry."""
     out: dict[str, Any] = {"do-nothing": lambda y: y}
@@ -86,7 +86,7 @@ def eval_denoise(clips: list[np.ndarray], *, weights=None, noise_dir=None, devic
     ``visqol-python`` installed, ``visqol_moslqo`` is ``None`` for every method (a warning says
     so).
     """
-    methods = _methods(weights, device)
+    methods = denoise_methods(weights, device)
     use_visqol = metrics.visqol_available()
     if not use_visqol:
         log.warning("visqol-python is not installed: the ViSQOL column stays empty (pip install visqol-python)")

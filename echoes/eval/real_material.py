@@ -41,7 +41,7 @@ class Recording:
     @property
     def mono(self) -> np.ndarray:
         """The channel mean, float32 ``(samples,)``."""
-        return eaudio.to_mono(self.audio)
+        return eaudio.to_mono(self.audio).reshape(-1)
 
     @property
     def seconds(self) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from echoes.eval.denoise import DENOISER_LABELS, GRAMOPHONE_PROTOCOL, PAPER_MODEL, PAPER_PROTOCOL
+from echoes.eval.real_report import render_real
 from echoes.models.registry import DEFAULT_DENOISER, DENOISERS
 
 #: The paper's claims, verbatim figures.
@@ -179,10 +180,19 @@ def _inpaint_tables(L: list[str], r: dict[str, Any]) -> None:
 def render_markdown(r: dict[str, Any]) -> str:
     """The tables of results.md (the README's Results section is made from this text)."""
     L: list[str] = []
-    L.append(f"_Made by `python -m echoes evaluate{' --quick' if r['quick'] else ''}` on {r['date']} at commit "
+    flags = (" --quick" if r["quick"] else "") + (" --real DIR" if r.get("real") else "") + \
+        ("" if r.get("corpus_sections", True) else " --real-only")
+    L.append(f"_Made by `python -m echoes evaluate{flags}` on {r['date']} at commit "
              f"`{r['commit']}`; test material: {r['material']}. Every figure below is in `results.json`._")
     if r["quick"]:
         L.append("\n**Quick run: synthetic material, a check of the machinery, not a claim.**")
+    if r.get("real"):
+        L.append("")
+        L += render_real(r["real"])
+    if not r.get("corpus_sections", True):
+        L.append(f"\nThe whole run took {r['seconds']:.0f} s.")
+        return "\n".join(L) + "\n"
+    L.append("## Rendered corpus")
     d = r.get("denoise", {}).get("protocols", {})
     _claims_table(L, r)
     _denoise_tables(L, d)

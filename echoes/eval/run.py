@@ -35,6 +35,7 @@ from echoes.eval.denoise import eval_denoise
 from echoes.eval.figures import plots
 from echoes.eval.inpaint import inpaint_section
 from echoes.eval.material import ALL_CLIPS, EVAL_RATE, test_material
+from echoes.eval.real_report import run_real
 from echoes.eval.report import PAPER_CLAIMS, render_markdown
 
 log = logging.getLogger(__name__)
@@ -44,20 +45,31 @@ BAND_LIMITED_METHODS = ("zero", "lpc", "janssen", "lsar", "auto")
 
 
 def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = None, noise_dir=None,
-        weights=None, device: str = "cpu", seed: int = 0, n_clips: int | None = None) -> dict[str, Any]:
+        weights=None, device: str = "cpu", seed: int = 0, n_clips: int | None = None,
+        real: str | Path | None = None, corpus_sections: bool = True,
+        real_sections: tuple[str, ...] = ("classifier", "denoise", "historic", "gaps")) -> dict[str, Any]:
     """The whole evaluation (see the module docstring): writes results.json, results.md and the
-    plots to ``out`` and returns the results dict. ``n_clips``: the de-noiser's seeded sample."""
+    plots to ``out`` and returns the results dict. ``n_clips``: the de-noiser's seeded sample.
+    ``real``: a folder of real recordings (:mod:`echoes.eval.real_report`), whose tables come
+    first; ``corpus_sections=False`` runs those alone."""
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     weights = resolve_weights(weights)
     n_clips = n_clips or (3 if quick else 100)
+    results_head = {"real": run_real(real, weights=weights, device=device, quick=quick, seed=seed,
+                                     sections=real_sections)} if real else {}
+    if not corpus_sections:
+        return _write(out, {"quick": quick, "date": _dt.date.today().isoformat(), "commit": git_commit() or "unknown",
+                            "echoes_version": __version__, "material": "real recordings only",
+                            "weights": {"folder": str(weights), "sha256": verify_folder(weights)},
+                            "corpus_sections": False, **results_head}, t0)
     mat = test_material(corpus=corpus, quick=quick, n_clips=n_clips, n_pieces=2 if quick else 6, seed=seed)
     results: dict[str, Any] = {
         "quick": quick, "date": _dt.date.today().isoformat(), "commit": git_commit() or "unknown",
         "echoes_version": __version__, "material": mat["source"], "paper_claims": PAPER_CLAIMS,
         "noise_dir": str(noise_dir) if noise_dir else None, "seed": seed,
-        "weights": {"folder": str(weights), "sha256": verify_folder(weights)},
+        "weights": {"folder": str(weights), "sha256": verify_folder(weights)}, **results_head,
     }
     hp = _classifier_results(results, mat, quick=quick, corpus=corpus, noise_dir=noise_dir, weights=weights,
                              seed=seed)
@@ -65,6 +77,11 @@ def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = Non
                      device=device, seed=seed, n_clips=n_clips)
     _inpaint_results(results, mat, hp, quick=quick, seed=seed)
     results["plots"] = plots(results, out)
+    return _write(out, results, t0)
+
+
+def _write(out: Path, results: dict[str, Any], t0: float) -> dict[str, Any]:
+    """Time the run and write results.json and results.md into ``out``."""
     results["seconds"] = round(time.perf_counter() - t0, 1)
     (out / "results.json").write_text(json.dumps(results, indent=2, default=json_default) + "\n")
     (out / "results.md").write_text(render_markdown(results))

@@ -32,6 +32,7 @@ from echoes.core.hub import bundled_weights, resolve_weights
 from echoes.core.spectral import PAPER_STFT, STFTConfig, window as stft_window
 from echoes.errors import ParameterError, WeightsError
 from echoes.models.classifier import CLASSES, SpectrogramCNN, features
+from echoes.restore.bandwidth import analysis_top_hz, band_cliff_hz
 from echoes.restore.declick import find_clicks
 from echoes.restore.gaps.detect import detect_gaps
 
@@ -53,6 +54,10 @@ MIN_FRAMES = 16
 SILENCE_DBFS = -65.0
 #: Windows processed per STFT block (bounds memory on long recordings).
 BLOCK_WINDOWS = 64
+#: Fades from (or to) near-silence at the ends are not judged: windows tile only the span from
+#: the first to the last 20-ms frame within this many dB of the recording's loud level (its
+#: 95th-percentile frame level), and never below :data:`SILENCE_DBFS`.
+SOUND_SPAN_DB = 40.0
 #: The lowest input rate (Hz) searched for isolated clicks: below it a click's impulse and a
 #: piano attack look too much alike in the AR residual (the search was tuned at 44.1 kHz).
 CLICK_MIN_RATE = 32_000
@@ -60,14 +65,20 @@ CLICK_MIN_RATE = 32_000
 
 @dataclass(frozen=True)
 class Segment:
-    """One analysis window: ``start``/``end`` in seconds of the input, ``p_noisy`` in [0, 1]."""
+    """One analysis window: ``start``/``end`` in seconds of the input, ``p_noisy`` in [0, 1] (the
+    network's), and ``band_limit_hz``: the frequency (Hz) where its spectrum falls off a cliff
+    (a low-passed transfer, :mod:`echoes.restore.bandwidth`), or None."""
 
     start: float
     end: float
     p_noisy: float
+    band_limit_hz: float | None = None
 
-    def to_dict(self) -> dict[str, float]:
-        return {"start": round(self.start, 3), "end": round(self.end, 3), "p_noisy": round(self.p_noisy, 6)}
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"start": round(self.start, 3), "end": round(self.end, 3), "p_noisy": round(self.p_noisy, 6)}
+        if self.band_limit_hz is not None:
+            d["band_limit_hz"] = self.band_limit_hz
+        return d
 
 
 @dataclass(frozen=True)
@@ -82,14 +93,21 @@ class ClassifierResult:
     segments: list[Segment] = field(default_factory=list)
     dropouts: list[dict[str, Any]] = field(default_factory=list)
     clicks: list[dict[str, Any]] = field(default_factory=list)
+    band_limit_hz: float | None = None
 
     @property
     def noisy(self) -> bool:
         return self.verdict == "noisy"
 
+    def noisy_windows(self, threshold: float) -> list[bool]:
+        """Per window: judged noisy (the network's ``p_noisy`` reaches ``threshold``, or the
+        window's spectrum stops at a band limit)."""
+        return [s.p_noisy >= threshold or s.band_limit_hz is not None for s in self.segments]
+
     def to_dict(self) -> dict[str, Any]:
         """``{"verdict", "p_noisy", "segments": [{"start", "end", "p_noisy"}, ...],
-        "dropouts": [{"start", "end", "kind"}, ...], "clicks": [{"start", "end", "score"}, ...]}``
+        "dropouts": [{"start", "end", "kind"}, ...], "clicks": [{"start", "end", "score"}, ...],
+        "band_limit_hz"}``
         (JSON-ready, times in seconds)."""
         return {
             "verdict": self.verdict,
@@ -97,7 +115,25 @@ class ClassifierResult:
             "segments": [s.to_dict() for s in self.segments],
             "dropouts": [dict(d) for d in self.dropouts],
             "clicks": [dict(c) for c in self.clicks],
+            "band_limit_hz": self.band_limit_hz,
         }
+
+
+def sound_span(mono: np.ndarray, sample_rate: int) -> tuple[int, int]:
+    """``[start, end)`` in samples of the part of ``(samples,)`` audio that is judged: from the
+    first to the last 20-ms frame within :data:`SOUND_SPAN_DB` of the loud level (see there)."""
+    f = max(1, int(0.02 * sample_rate))
+    n = mono.size // f
+    if n < 2:
+        return 0, mono.size
+    ms = (mono[: n * f].astype(np.float64) ** 2).reshape(n, f).mean(axis=1)
+    level = 10.0 * np.log10(ms + 1e-20)
+    floor = max(float(np.percentile(level, 95)) - SOUND_SPAN_DB, SILENCE_DBFS)
+    idx = np.flatnonzero(level >= floor)
+    if idx.size == 0:
+        return 0, mono.size
+    end = mono.size if idx[-1] == n - 1 else (idx[-1] + 1) * f
+    return int(idx[0] * f), int(end)
 
 
 class Classifier:
@@ -200,27 +236,32 @@ class Classifier:
         return p
 
     @torch.no_grad()
-    def _frame_probabilities(self, mono: np.ndarray, starts: list[int], wf: int) -> np.ndarray:
-        """p_noisy for windows of ``wf`` frames beginning at STFT frames ``starts``.
+    def _frame_probabilities(self, mono: np.ndarray, starts: list[int], wf: int) -> tuple[np.ndarray, np.ndarray]:
+        """p_noisy and the mean power spectrum of windows of ``wf`` frames beginning at STFT frames ``starts``.
 
         ``mono`` is ``(samples,)`` at 22,050 Hz. Frame ``j`` is centred on sample ``j * hop``
-        (zero padding of ``n_fft // 2`` at both ends, as ``torch.stft(center=True)``).
+        (zero padding of ``n_fft // 2`` at both ends, as ``torch.stft(center=True)``). Returns
+        float64 ``(n,)`` probabilities and float64 ``(n, bins)`` power spectra.
         """
         cfg = self.stft_cfg
         half = cfg.n_fft // 2
         padded = torch.from_numpy(np.pad(mono.astype(np.float32, copy=False), (half, half)))
         win = stft_window(cfg, self.device)
         probs: list[torch.Tensor] = []
+        spectra: list[torch.Tensor] = []
         for b in range(0, len(starts), BLOCK_WINDOWS):
             block = starts[b : b + BLOCK_WINDOWS]
             j0, j1 = block[0], block[-1] + wf  # frames [j0, j1)
             seg = padded[j0 * cfg.hop_length : (j1 - 1) * cfg.hop_length + cfg.n_fft].to(self.device)
             X = torch.stft(seg, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
                            window=win, center=False, return_complex=True)
-            L = torch.log(X.abs() + 1e-5)  # (bins, j1 - j0)
+            A = X.abs()
+            L = torch.log(A + 1e-5)  # (bins, j1 - j0)
             batch = torch.stack([L[:, j - j0 : j - j0 + wf] for j in block])
             probs.append(self.model.probabilities(batch)[:, 1].double().cpu())
-        return torch.cat(probs).numpy()
+            P = A.double().pow(2)
+            spectra.append(torch.stack([P[:, j - j0 : j - j0 + wf].mean(dim=1) for j in block]).cpu())
+        return torch.cat(probs).numpy(), torch.cat(spectra).numpy()
 
     def classify(
         self,
@@ -232,6 +273,7 @@ class Classifier:
         channels: str = "mix",
         dropouts: bool = True,
         clicks: bool = True,
+        band_limits: bool = True,
     ) -> ClassifierResult:
         """Judge a recording.
 
@@ -249,6 +291,10 @@ class Classifier:
         clicks : when nothing else made the verdict noisy and the rate is at least
             :data:`CLICK_MIN_RATE`, search for isolated clicks
             (:func:`echoes.restore.declick.find_clicks`); any found makes the verdict ``"noisy"``.
+        band_limits : look for a spectral cliff below 8 kHz in each window (a low-passed transfer,
+            :mod:`echoes.restore.bandwidth`); when a quarter of the windows or more have one, the
+            recording is band-limited (verdict ``"noisy"``, ``band_limit_hz`` the median cutoff)
+            and every window with sound is marked with it.
 
         Returns
         -------
@@ -268,6 +314,8 @@ class Classifier:
         duration = a.shape[-1] / sample_rate
         rows = eaudio.to_mono(a) if channels == "mix" or a.shape[0] == 1 else a
         rows = eaudio.resample(rows, int(sample_rate), sr)
+        s0, s1 = sound_span(rows.mean(axis=0), sr)
+        rows, offset = rows[:, s0:s1], s0 / sr
         n_win = int(round(window_s * sr))
         if rows.shape[-1] < n_win:
             # A short input is one window of its own length (the network pools over time; no
@@ -285,29 +333,44 @@ class Classifier:
         starts = list(range(0, last + 1, hop_frames))
         if starts[-1] != last:
             starts.append(last)
-        p = np.max([self._frame_probabilities(r, starts, wf) for r in rows], axis=0)
+        results = [self._frame_probabilities(r, starts, wf) for r in rows]
+        p = np.max([r[0] for r in results], axis=0)
+        power = np.mean([r[1] for r in results], axis=0)
+        silent = np.zeros(len(starts), dtype=bool)
         if self.silence_dbfs is not None:
             c = np.concatenate([[0.0], np.cumsum(np.mean(rows.astype(np.float64) ** 2, axis=0))])
             ms = np.array([(c[min(j * hop + n_win, c.size - 1)] - c[j * hop]) / n_win for j in starts])
-            p = np.where(ms < 10 ** (self.silence_dbfs / 10), 0.0, p)
+            silent = ms < 10 ** (self.silence_dbfs / 10)
+            p = np.where(silent, 0.0, p)
+        freqs = np.fft.rfftfreq(self.stft_cfg.n_fft, 1.0 / sr)
+        top = analysis_top_hz(int(sample_rate))
+        cliffs = [None if quiet or not band_limits else band_cliff_hz(s, freqs, top) for s, quiet in zip(power, silent)]
+        limited = np.array([c is not None for c in cliffs], dtype=float)
+        band_limit = (float(np.median([c for c in cliffs if c is not None]))
+                      if limited.size and float(np.quantile(limited, self.quantile)) >= 0.5 else None)
+        if band_limit is not None:
+            # the low-pass belongs to the recording chain: every window with sound is marked,
+            # also the quiet ones where the cliff sinks into what remains of the noise floor
+            cliffs = [None if quiet else (c if c is not None else band_limit) for c, quiet in zip(cliffs, silent)]
+        end = min(duration, offset + rows.shape[-1] / sr)
         segments = [
-            Segment(start=min(j * hop / sr, duration),
-                    end=duration if k == len(starts) - 1 else min(j * hop / sr + window_s, duration),
-                    p_noisy=float(pj))
-            for k, (j, pj) in enumerate(zip(starts, p))
+            Segment(start=min(offset + j * hop / sr, duration),
+                    end=end if k == len(starts) - 1 else min(offset + j * hop / sr + window_s, end),
+                    p_noisy=float(pj), band_limit_hz=cj)
+            for k, (j, pj, cj) in enumerate(zip(starts, p, cliffs))
         ]
         overall = float(np.quantile(p, self.quantile))
         found: list[dict[str, Any]] = []
         if dropouts:
             found = [{"start": round(g.start / sample_rate, 6), "end": round(g.end / sample_rate, 6), "kind": g.kind}
                      for g in detect_gaps(a, int(sample_rate), onset_cuts=True)]
-        noisy = overall >= self.threshold or bool(found)
+        noisy = overall >= self.threshold or bool(found) or band_limit is not None
         found_clicks: list[dict[str, Any]] = []
         if clicks and not noisy and sample_rate >= CLICK_MIN_RATE:
             found_clicks = find_clicks(a, int(sample_rate))
             noisy = bool(found_clicks)
         return ClassifierResult(verdict=CLASSES[1] if noisy else CLASSES[0], p_noisy=overall, segments=segments,
-                                dropouts=found, clicks=found_clicks)
+                                dropouts=found, clicks=found_clicks, band_limit_hz=band_limit)
 
     def classify_file(self, path: str | Path, **kwargs: Any) -> ClassifierResult:
         """Load ``path`` (any format :func:`echoes.core.audio.load` reads) and :meth:`classify` it."""
@@ -315,4 +378,4 @@ class Classifier:
         return self.classify(a, sr, **kwargs)
 
 
-__all__ = ["Classifier", "ClassifierResult", "Segment"]
+__all__ = ["Classifier", "ClassifierResult", "Segment", "sound_span"]

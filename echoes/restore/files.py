@@ -29,6 +29,7 @@ import soundfile as sf
 
 from echoes import __version__
 from echoes.core import audio as eaudio
+from echoes.core.files import publish
 from echoes.errors import OutputPathError, ParameterError
 from echoes.restore.archivist.eq import apply_eq
 from echoes.restore.archivist.tuning import parse_speed
@@ -162,7 +163,10 @@ def restore_blocks(restorer: "Restorer", src: Path, dst: Path, info, opts: "Rest
                     if s <= g["start"] + lo < e:
                         gaps.append({**g, "start": g["start"] + lo, "end": g["end"] + lo,
                                      "start_s": round(g["start_s"] + off, 6),
-                                     "end_s": round(g["end_s"] + off, 6)})
+                                     "end_s": round(g["end_s"] + off, 6),
+                                     **({"donor_start_s": round(g["donor_start_s"] + off, 6),
+                                         "donor_end_s": round(g["donor_end_s"] + off, 6)}
+                                        if g.get("donor_start_s") is not None else {})})
                 for d in res.report["denoised"]:
                     a, b = max(d["start"] + off, s / sr), min(d["end"] + off, e / sr)
                     if b > a:
@@ -228,7 +232,7 @@ def tag_file(path: str | os.PathLike, text: str) -> str:
                     dtype = "int32" if fi.subtype in ("PCM_16", "PCM_24", "PCM_S8") else "float32"
                     for blk in fi.blocks(blocksize=fi.samplerate * 30, dtype=dtype, always_2d=True):
                         fo.write(blk)
-                os.replace(part, p)
+                publish(part, p)
             finally:
                 if os.path.exists(part):
                     os.unlink(part)
@@ -264,7 +268,7 @@ def _finalise(tmp: Path, dst: Path, sr: int, subtype: str | None, peak: float) -
         with sf.SoundFile(tmp) as fi, sf.SoundFile(part, "w", sr, fi.channels, subtype=subtype, format=fmt) as fo:
             for blk in fi.blocks(blocksize=sr * 30, dtype="float32", always_2d=True):
                 fo.write(blk * np.float32(scale) if scale != 1.0 else blk)
-        os.replace(part, dst)
+        publish(part, dst)
     except Exception as exc:
         if os.path.exists(part):
             os.unlink(part)
@@ -285,11 +289,22 @@ def merge_spans(spans: list[dict]) -> list[dict]:
 def write_report(reports: list[dict], path: str | os.PathLike) -> None:
     """Write reports (one per input) as JSON, atomically."""
     p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".echoes-", suffix=".json", dir=str(p.parent if str(p.parent) else "."))
-    with os.fdopen(fd, "w") as f:
-        json.dump(reports, f, indent=2, default=json_default)
-        f.write("\n")
-    os.replace(tmp, p)
+    folder = p.parent if str(p.parent) else Path(".")
+    if p.is_dir():
+        raise OutputPathError(f"cannot write the report '{p}': it is a folder; give a file name")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".echoes-", suffix=".json", dir=str(folder))
+    except OSError as exc:
+        raise OutputPathError(f"cannot write the report '{p}': {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(reports, f, indent=2, default=json_default)
+            f.write("\n")
+        publish(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def json_default(o):

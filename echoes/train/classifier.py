@@ -118,8 +118,12 @@ def train(
     max_seconds: float | None = None,
     timbre: float = 0.0,
     preset_weights: dict[str, float] | None = None,
+    extra_data: list[str | Path] | None = None,
 ) -> dict[str, Any]:
     """Train and save ``out/classifier.{safetensors,json}``; returns the training record.
+
+    ``extra_data``: more packs (e.g. real recordings, :func:`echoes.data.real.pack_real`) whose
+    ``train`` clips join the training clips.
 
     The best epoch so far is saved after every epoch that improves on it, so an interrupted
     run leaves usable weights. ``max_seconds`` stops after the epoch that passes it (the
@@ -135,6 +139,12 @@ def train(
         noise_dir = default_noise_dir(data)
     _, train_clips, train_meta = load_clips(data, "train", exclude_piano=holdout_piano, limit=limit_clips)
     _, val_clips, _ = load_clips(data, "val", exclude_piano=holdout_piano, limit=limit_clips)
+    extra_counts = {}
+    for extra in extra_data or []:
+        _, more, more_meta = load_clips(extra, "train", limit=limit_clips)
+        train_clips = np.concatenate([train_clips, more]) if len(more) else train_clips
+        train_meta = [*train_meta, *more_meta]
+        extra_counts[str(extra)] = int(len(more))
     pianos = sorted({str(m.get("piano")) for m in train_meta})
     log.info("train clips %d (pianos %s), val clips %d, noise %s", len(train_clips), pianos, len(val_clips), noise_dir)
 
@@ -173,7 +183,8 @@ def train(
     def record(done: int) -> dict[str, Any]:
         return {
             "data": {
-                "source": str(data), "train_clips": int(len(train_clips)), "val_clips": int(len(val_clips)),
+                "source": str(data), "extra_train_clips": extra_counts,
+                "train_clips": int(len(train_clips)), "val_clips": int(len(val_clips)),
                 "pianos": pianos, "holdout_piano": holdout_piano, "clip_seconds": 5.0, "sample_rate": SR,
                 "noise_dir": str(noise_dir) if noise_dir else None, "noise_split": "train",
                 "examples_per_epoch": examples_per_epoch, "clean_share": 0.5,

@@ -225,7 +225,7 @@ def load_pack(pack_dir: str | os.PathLike, split: str = "train") -> tuple[np.nda
     clips = [c for c in meta["clips"] if c["split"] == split]
     out = []
     for shard in sorted({c["shard"] for c in clips}):
-        if shard.endswith(".flac"):
+        if shard.endswith((".flac", ".ogg")):
             import soundfile as sf
 
             a, _ = sf.read(root / "clean" / shard, dtype="int16")

@@ -34,6 +34,8 @@ class Gap:
     kind : ``"dropout"`` (a run of near-zero samples), ``"level-drop"`` (a sudden dip of the
         level inside sound) or ``"user"`` (given by the user or the caller).
     method : the method that filled it (set by :func:`fill_gaps`), else ``None``.
+    donor_start, donor_end : where a transplanted fill came from (samples of the same audio,
+        ``end`` exclusive; the first channel's donor), else ``None``.
     """
 
     start: int
@@ -41,6 +43,8 @@ class Gap:
     sample_rate: int
     kind: str = "user"
     method: str | None = None
+    donor_start: int | None = None
+    donor_end: int | None = None
 
     @property
     def length(self) -> int:
@@ -71,6 +75,9 @@ class Gap:
             "end_s": round(self.end_s, 6),
             "kind": self.kind,
             "method": self.method,
+            "transplanted": self.donor_start is not None,
+            "donor_start_s": None if self.donor_start is None else round(self.donor_start / self.sample_rate, 6),
+            "donor_end_s": None if self.donor_end is None else round(self.donor_end / self.sample_rate, 6),
         }
 
 
