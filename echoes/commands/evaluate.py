@@ -17,6 +17,8 @@ def register(subparsers) -> None:
                    help="real recordings laid out like ../shared/data/real (clean/dev, historic, noise): their "
                         "tables come first")
     p.add_argument("--real-only", action="store_true", help="with --real: skip the rendered corpus's sections")
+    p.add_argument("--sections", default="classifier,denoise,inpaint",
+                   help="comma-separated sections on the rendered corpus to run (default all)")
     p.add_argument("--real-sections", default="classifier,denoise,historic,gaps",
                    help="comma-separated real-recording sections to run (default all)")
     p.add_argument("--clips", type=int, default=None, help="test clips to use (default 120; quick 3)")
@@ -36,7 +38,7 @@ def _run(args) -> int:
 
     res = run(out=args.out, quick=args.quick, corpus=None if args.quick else args.corpus,
               noise_dir=args.noise_dir, weights=args.weights, device=args.device, seed=args.seed,
-              n_clips=args.clips, real=args.real, corpus_sections=not args.real_only,
+              n_clips=args.clips, real=args.real, corpus_sections=False if args.real_only else tuple(s for s in args.sections.split(",") if s),
               real_sections=tuple(s for s in args.real_sections.split(",") if s))
     print(render_markdown(res))
     print(f"wrote {args.out}/results.json and results.md")

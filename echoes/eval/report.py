@@ -181,7 +181,9 @@ def render_markdown(r: dict[str, Any]) -> str:
     """The tables of results.md (the README's Results section is made from this text)."""
     L: list[str] = []
     flags = (" --quick" if r["quick"] else "") + (" --real DIR" if r.get("real") else "") + \
-        ("" if r.get("corpus_sections", True) else " --real-only")
+        ("" if r.get("corpus_sections", True) else " --real-only") + \
+        (f" --sections {','.join(r['corpus_sections'])}" if isinstance(r.get("corpus_sections"), list)
+         and len(r["corpus_sections"]) < 3 else "")
     L.append(f"_Made by `python -m echoes evaluate{flags}` on {r['date']} at commit "
              f"`{r['commit']}`; test material: {r['material']}. Every figure below is in `results.json`._")
     if r["quick"]:

@@ -40,18 +40,21 @@ from echoes.eval.report import PAPER_CLAIMS, render_markdown
 
 log = logging.getLogger(__name__)
 
+#: The sections on the rendered corpus, in the order they run.
+CORPUS_SECTIONS = ("classifier", "denoise", "inpaint")
 #: The gap-filling methods compared on band-limited pieces (short gaps only).
 BAND_LIMITED_METHODS = ("zero", "lpc", "janssen", "lsar", "auto")
 
 
 def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = None, noise_dir=None,
         weights=None, device: str = "cpu", seed: int = 0, n_clips: int | None = None,
-        real: str | Path | None = None, corpus_sections: bool = True,
+        real: str | Path | None = None, corpus_sections: bool | tuple[str, ...] = True,
         real_sections: tuple[str, ...] = ("classifier", "denoise", "historic", "gaps")) -> dict[str, Any]:
     """The whole evaluation (see the module docstring): writes results.json, results.md and the
     plots to ``out`` and returns the results dict. ``n_clips``: the de-noiser's seeded sample.
     ``real``: a folder of real recordings (:mod:`echoes.eval.real_report`), whose tables come
-    first; ``corpus_sections=False`` runs those alone."""
+    first; ``corpus_sections=False`` runs those alone, a tuple of ``"classifier"``, ``"denoise"``,
+    ``"inpaint"`` only those corpus sections."""
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -71,11 +74,17 @@ def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = Non
         "noise_dir": str(noise_dir) if noise_dir else None, "seed": seed,
         "weights": {"folder": str(weights), "sha256": verify_folder(weights)}, **results_head,
     }
-    hp = _classifier_results(results, mat, quick=quick, corpus=corpus, noise_dir=noise_dir, weights=weights,
-                             seed=seed)
-    _denoise_results(results, mat, hp, quick=quick, corpus=corpus, noise_dir=noise_dir, weights=weights,
-                     device=device, seed=seed, n_clips=n_clips)
-    _inpaint_results(results, mat, hp, quick=quick, seed=seed)
+    wanted = CORPUS_SECTIONS if corpus_sections is True else tuple(corpus_sections)
+    results["corpus_sections"] = list(wanted)
+    hp = None
+    if "classifier" in wanted:
+        hp = _classifier_results(results, mat, quick=quick, corpus=corpus, noise_dir=noise_dir, weights=weights,
+                                 seed=seed)
+    if "denoise" in wanted:
+        _denoise_results(results, mat, hp, quick=quick, corpus=corpus, noise_dir=noise_dir, weights=weights,
+                         device=device, seed=seed, n_clips=n_clips)
+    if "inpaint" in wanted:
+        _inpaint_results(results, mat, hp, quick=quick, seed=seed)
     results["plots"] = plots(results, out)
     return _write(out, results, t0)
 
