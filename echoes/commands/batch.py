@@ -53,6 +53,7 @@ def run(args) -> int:
     opts = RestoreOptions(
         denoise=args.denoise, inpaint=args.inpaint, gap_sensitivity=args.gap_sensitivity,
         model=args.model, strength=args.strength, channels=args.channels, speed=args.speed, eq=args.eq,
+        extend_highs=args.extend_highs,
     ).validate()
     s = run_batch(
         args.src, args.output, options=opts, weights=args.weights, device=args.device,

@@ -17,9 +17,9 @@ def register(subparsers) -> None:
                    help="real recordings laid out like ../shared/data/real (clean/dev, historic, noise): their "
                         "tables come first")
     p.add_argument("--real-only", action="store_true", help="with --real: skip the rendered corpus's sections")
-    p.add_argument("--sections", default="classifier,denoise,inpaint",
+    p.add_argument("--sections", default="classifier,denoise,inpaint,highs",
                    help="comma-separated sections on the rendered corpus to run (default all)")
-    p.add_argument("--real-sections", default="classifier,denoise,historic,gaps",
+    p.add_argument("--real-sections", default="classifier,denoise,historic,gaps,highs",
                    help="comma-separated real-recording sections to run (default all)")
     p.add_argument("--clips", type=int, default=None, help="test clips to use (default 120; quick 3)")
     p.add_argument("--weights", default=None)

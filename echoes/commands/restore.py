@@ -50,6 +50,12 @@ def add_chain_options(p) -> None:
                    help="playback recording curve (turnover/roll-off at 10 kHz), applied after restoration: "
                         "flat (default, none), 250_0, 300_5, 400_8, aes (400/-12), 500_13.7, nab (500/-16), "
                         "800_0, riaa; see docs/ARCHIVIST.md")
+    p.add_argument("--extend-highs", choices=("never", "auto", "always"), default="never",
+                   help="generate the band the recording never captured, from its effective bandwidth up to "
+                        "11.025 kHz, with the BASELINE band-replication (the octave below copied upwards at the "
+                        "level the spectrum's slope predicts, random phase; not a learned model): never "
+                        "(default), auto (only audio that ends below 8 kHz; full-band audio is left bit-exact), "
+                        "always; the report says what was generated")
 
 
 def register(subparsers) -> None:
@@ -126,7 +132,7 @@ def run(args) -> int:
     opts = RestoreOptions(
         denoise=args.denoise, inpaint=args.inpaint, gaps=args.gaps, gaps_replace=args.gaps_replace,
         gap_sensitivity=args.gap_sensitivity, model=args.model, strength=args.strength,
-        channels=args.channels, speed=args.speed, eq=args.eq,
+        channels=args.channels, speed=args.speed, eq=args.eq, extend_highs=args.extend_highs,
     ).validate()
     outs = output_paths(args.inputs, args.output)
     make_folder(outs[0].parent, "output")

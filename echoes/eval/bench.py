@@ -27,11 +27,13 @@ import torch
 
 from echoes.restore.pipeline import Restorer, RestoreOptions
 from echoes.data.degrade import degrade
+from echoes.eval.highs import band_limit
 from echoes.models.registry import DENOISERS
 from echoes.restore.declick import find_clicks
 from echoes.restore.gaps.detect import detect_gaps
 from echoes.restore.gaps.fill import fill_gaps
 from echoes.restore.gaps.spans import Gap
+from echoes.restore.highs import extend_highs
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +131,9 @@ def run_bench(*, seconds: float = 60.0, repeats: int = 3, device: str = "cpu", l
             add("detect gaps", dev, lambda: detect_gaps(x, sr))
             # classify also runs this where the network and the dropout search found nothing
             add("find clicks", dev, lambda: find_clicks(clean, sr))
+            # the baseline band replication on the clean piece low-passed at 4 kHz (bandwidth estimated)
+            narrow = band_limit(clean, 4000.0, sr)[None, :]
+            add("extend highs (band-replication, 4 kHz)", dev, lambda: extend_highs(narrow, sr))
         add("restore (auto, whole chain)", dev, lambda: r.restore(x, sr, RestoreOptions()))
         add("restore (denoise always)", dev, lambda: r.restore(x, sr, RestoreOptions(denoise="always")))
     try:

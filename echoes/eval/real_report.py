@@ -2,7 +2,8 @@
 
 :func:`run_real` loads DIR (:mod:`echoes.eval.real_material`) and runs
 :mod:`echoes.eval.real`'s sections and the gap tables of :mod:`echoes.eval.real_gaps`; :func:`render_real` turns the results into markdown lines. Keys of the
-returned dict: ``classifier``, ``denoise``, ``historic``, ``gaps`` (each present when run).
+returned dict: ``classifier``, ``denoise``, ``historic``, ``gaps``, ``highs`` (:mod:`echoes.eval.highs`;
+each present when run).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from echoes.eval import real
+from echoes.eval.highs import highs_section, mono44, render_highs
 from echoes.eval.real_gaps import real_gaps_section, render_real_gaps
 from echoes.eval.real_material import load_role
 from echoes.restore.classify import Classifier
@@ -20,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def run_real(real_dir: str | Path, *, weights, device: str = "cpu", quick: bool = False, seed: int = 0,
-             sections: tuple[str, ...] = ("classifier", "denoise", "historic", "gaps")) -> dict[str, Any]:
+             sections: tuple[str, ...] = ("classifier", "denoise", "historic", "gaps", "highs")) -> dict[str, Any]:
     """Every real-recording section asked for (see the module docstring), timed."""
     limit = 30.0 if quick else None
     dev = load_role(real_dir, "dev", max_seconds=limit)
@@ -44,6 +46,10 @@ def run_real(real_dir: str | Path, *, weights, device: str = "cpu", quick: bool 
     if "gaps" in sections:
         log.info("real recordings: gap filling")
         out["gaps"] = real_gaps_section(dev, quick=quick, seed=seed)
+    if "highs" in sections:
+        log.info("real recordings: high-frequency extension")
+        out["highs"] = highs_section([mono44(r.audio, r.sample_rate) for r in dev], quick=quick,
+                                     names=[r.name for r in dev])
     return out
 
 
@@ -104,4 +110,6 @@ def render_real(r: dict[str, Any]) -> list[str]:
         L.append("")
     if r.get("gaps"):
         L += render_real_gaps(r["gaps"])
+    if r.get("highs"):
+        L += render_highs(r["highs"], "development recordings")
     return L

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from echoes.eval.denoise import DENOISER_LABELS, GRAMOPHONE_PROTOCOL, PAPER_MODEL, PAPER_PROTOCOL
+from echoes.eval.highs import render_highs
 from echoes.eval.real_report import render_real
 from echoes.models.registry import DEFAULT_DENOISER, DENOISERS
 
@@ -183,7 +184,7 @@ def render_markdown(r: dict[str, Any]) -> str:
     flags = (" --quick" if r["quick"] else "") + (" --real DIR" if r.get("real") else "") + \
         ("" if r.get("corpus_sections", True) else " --real-only") + \
         (f" --sections {','.join(r['corpus_sections'])}" if isinstance(r.get("corpus_sections"), list)
-         and len(r["corpus_sections"]) < 3 else "")
+         and len(r["corpus_sections"]) < 4 else "")
     L.append(f"_Made by `python -m echoes evaluate{flags}` on {r['date']} at commit "
              f"`{r['commit']}`; test material: {r['material']}. Every figure below is in `results.json`._")
     if r["quick"]:
@@ -207,6 +208,8 @@ def render_markdown(r: dict[str, Any]) -> str:
                  "(`echoes.core.metrics.visqol_moslqo`).")
     _classifier_section(L, r)
     _inpaint_tables(L, r)
+    if r.get("highs"):
+        L += render_highs(r["highs"], "rendered corpus, test pieces")
     if r.get("plots"):
         L.append("\n" + " ".join(f"![{p}]({p})" for p in r["plots"]))
     L.append(f"\nThe whole run took {r['seconds']:.0f} s.")

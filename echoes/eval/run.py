@@ -9,7 +9,8 @@ PNG plots (:mod:`echoes.eval.figures`). The sections, each stating its protocol:
 - the classifier on every test clip, plus harder tests (:mod:`echoes.eval.classifier`);
 - de-noising on the paper's and the gramophone protocol, with oracle ceilings
   (:mod:`echoes.eval.denoise`, :mod:`echoes.eval.oracle`);
-- inpainting on whole pieces, band-limited pieces and the held-out piano (:mod:`echoes.eval.inpaint`).
+- inpainting on whole pieces, band-limited pieces and the held-out piano (:mod:`echoes.eval.inpaint`);
+- high-frequency extension of the pieces low-passed at 4 and 7 kHz (:mod:`echoes.eval.highs`).
 
 Every draw is seeded from ``seed``: a run is reproducible. ``quick`` uses a few synthetic
 piano-like clips instead (no corpus, no downloads, under a minute): it checks the machinery end
@@ -33,6 +34,7 @@ from echoes.core.hub import resolve_weights, verify_folder
 from echoes.eval.classifier import eval_classifier
 from echoes.eval.denoise import eval_denoise
 from echoes.eval.figures import plots
+from echoes.eval.highs import highs_section
 from echoes.eval.inpaint import inpaint_section
 from echoes.eval.material import ALL_CLIPS, EVAL_RATE, test_material
 from echoes.eval.real_report import run_real
@@ -41,7 +43,7 @@ from echoes.eval.report import PAPER_CLAIMS, render_markdown
 log = logging.getLogger(__name__)
 
 #: The sections on the rendered corpus, in the order they run.
-CORPUS_SECTIONS = ("classifier", "denoise", "inpaint")
+CORPUS_SECTIONS = ("classifier", "denoise", "inpaint", "highs")
 #: The gap-filling methods compared on band-limited pieces (short gaps only).
 BAND_LIMITED_METHODS = ("zero", "lpc", "janssen", "lsar", "auto")
 
@@ -49,12 +51,12 @@ BAND_LIMITED_METHODS = ("zero", "lpc", "janssen", "lsar", "auto")
 def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = None, noise_dir=None,
         weights=None, device: str = "cpu", seed: int = 0, n_clips: int | None = None,
         real: str | Path | None = None, corpus_sections: bool | tuple[str, ...] = True,
-        real_sections: tuple[str, ...] = ("classifier", "denoise", "historic", "gaps")) -> dict[str, Any]:
+        real_sections: tuple[str, ...] = ("classifier", "denoise", "historic", "gaps", "highs")) -> dict[str, Any]:
     """The whole evaluation (see the module docstring): writes results.json, results.md and the
     plots to ``out`` and returns the results dict. ``n_clips``: the de-noiser's seeded sample.
     ``real``: a folder of real recordings (:mod:`echoes.eval.real_report`), whose tables come
     first; ``corpus_sections=False`` runs those alone, a tuple of ``"classifier"``, ``"denoise"``,
-    ``"inpaint"`` only those corpus sections."""
+    ``"inpaint"``, ``"highs"`` only those corpus sections."""
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -85,6 +87,9 @@ def run(*, out: str | Path, quick: bool = False, corpus: str | Path | None = Non
                          device=device, seed=seed, n_clips=n_clips)
     if "inpaint" in wanted:
         _inpaint_results(results, mat, hp, quick=quick, seed=seed)
+    if "highs" in wanted:
+        log.info("high-frequency extension on %d band-limited pieces", len(mat["pieces"]))
+        results["highs"] = highs_section(mat["pieces"], quick=quick)
     results["plots"] = plots(results, out)
     return _write(out, results, t0)
 

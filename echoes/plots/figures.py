@@ -47,10 +47,13 @@ def _save(fig: Figure, path: str | Path) -> str:
     return str(path)
 
 
-def spectrograms(before: np.ndarray, after: np.ndarray, sample_rate: int, path: str | Path) -> str:
+def spectrograms(before: np.ndarray, after: np.ndarray, sample_rate: int, path: str | Path,
+                 generated: dict | None = None) -> str:
     """One PNG: the spectrogram before (top) and after (bottom), ``(channels, samples)`` audio
     mixed to mono, from 0 Hz up to the input's Nyquist frequency, on one colour scale (the
-    loudest bin of *before* is 0 dB, 80 dB range) with one colour bar."""
+    loudest bin of *before* is 0 dB, 80 dB range) with one colour bar. ``generated`` (the
+    report's ``highs`` entry): when it says a band was generated, the *after* panel marks it
+    (dashed lines at its edges and a label naming the method)."""
     db_b, f, t = _spec_db(_mono(before), sample_rate)
     db_a, _, _ = _spec_db(_mono(after), sample_rate)
     ref = float(db_b.max())
@@ -65,6 +68,13 @@ def spectrograms(before: np.ndarray, after: np.ndarray, sample_rate: int, path: 
         ax.set_ylabel("frequency (kHz)", fontsize=FONT)
         ax.tick_params(labelsize=FONT - 1)
     axes[1].set_xlabel("time (s)", fontsize=FONT)
+    if generated and generated.get("generated"):
+        lo, hi = generated["from_hz"] / 1000, generated["to_hz"] / 1000
+        for edge in (lo, hi):
+            axes[1].axhline(edge, color="#00e5ff", lw=1.2, ls="--")
+        axes[1].text(0.005, (lo + hi) / 2, f" generated {lo:.2f}-{hi:.2f} kHz ({generated['method']}) ",
+                     transform=axes[1].get_yaxis_transform(), va="center", ha="left", fontsize=FONT - 1,
+                     color="#00363d", bbox=dict(facecolor="white", edgecolor="none", alpha=0.75, pad=1))
     cb = fig.colorbar(im, ax=list(axes), shrink=0.9, pad=0.01)
     cb.set_ticks([0, -20, -40, -60, -80])
     cb.set_label("level (dB below the loudest bin before)", fontsize=FONT)

@@ -121,6 +121,7 @@ def restore_blocks(restorer: "Restorer", src: Path, dst: Path, info, opts: "Rest
     denoised: list[dict] = []
     timings: dict[str, float] = {}
     models: set[str] = set()
+    highs: list[dict] = []
     peak_out = peak_res = 0.0
     t0 = time.perf_counter()
     tmpdir = tempfile.mkdtemp(prefix="echoes-", dir=str(dst.parent))
@@ -173,6 +174,8 @@ def restore_blocks(restorer: "Restorer", src: Path, dst: Path, info, opts: "Rest
                         denoised.append({"start": a, "end": b})
                 if res.report.get("model"):
                     models.add(res.report["model"])
+                if res.report.get("highs"):
+                    highs.append({"start_s": round(s / sr, 3), "end_s": round(e / sr, 3), **res.report["highs"]})
                 for key, v in res.report["timings"].items():
                     if key.endswith("_s"):
                         timings[key] = timings.get(key, 0.0) + v
@@ -206,7 +209,19 @@ def restore_blocks(restorer: "Restorer", src: Path, dst: Path, info, opts: "Rest
         "timings": {k: round(v, 4) for k, v in timings.items()},
         "options": asdict(opts), "weights": restorer.weights_hashes, "echoes_version": __version__,
         "blocks": len(starts),
+        "highs": _merge_highs(highs) if highs else None,
     }
+
+
+def _merge_highs(blocks: list[dict]) -> dict:
+    """The file's ``highs`` entry from the blocks' (each block decides for itself under ``auto``)."""
+    done = [b for b in blocks if b["generated"]]
+    return {"mode": blocks[0]["mode"], "method": blocks[0]["method"], "generated": bool(done),
+            "from_hz": min(b["from_hz"] for b in done) if done else None,
+            "to_hz": done[0]["to_hz"] if done else None,
+            "energy_db": round(max(b["energy_db"] for b in done), 2) if done else None,
+            "effective_bandwidth_hz": min(b["effective_bandwidth_hz"] for b in blocks),
+            "blocks": blocks}
 
 
 def tag_file(path: str | os.PathLike, text: str) -> str:

@@ -2,13 +2,14 @@
 
 classify every window → de-noise only the windows judged noisy (clean windows pass through
 bit-exact; raised-cosine ramps where processing starts and stops, placed inside the noisy
-span) → detect and fill gaps → playback curve → output, plus a report (per-window verdicts,
+span) → detect and fill gaps → (optionally) extend the highs → playback curve → output, plus a report (per-window verdicts,
 gaps and how each was filled, the de-noiser that ran, timings).
 
 Arrays are float32 ``(channels, samples)`` (``(samples,)`` is accepted and given back as such)
 at any rate from 8 to 192 kHz; the output has the input's shape and rate and never clips
 (it is scaled down when its peak exceeds 1). ``RestoreResult.removed`` is the prepared input
-(after channel choice and playback-tuning correction) minus the output before the curve.
+(after channel choice and playback-tuning correction) minus the output before the curve and
+before any generated high band (``extend_highs``).
 Files, of any length, go through :mod:`echoes.restore.files` (:meth:`Restorer.restore_file`).
 De-noisers are named by :mod:`echoes.models.registry` (``fast``, alias ``default``; ``paper``).
 """
@@ -40,10 +41,12 @@ from echoes.restore.denoise import Denoiser
 from echoes.restore.gaps.detect import detect_gaps
 from echoes.restore.gaps.fill import fill_gaps, warm_up as warm_up_gaps
 from echoes.restore.gaps.spans import merge_gaps, parse_gaps
+from echoes.restore.highs import AUTO_BELOW_HZ, DEFAULT_METHOD as HIGHS_METHOD, effective_bandwidth_hz, extend_highs
 
 log = logging.getLogger(__name__)
 
 DENOISE_MODES = ("auto", "always", "never")
+HIGHS_MODES = ("never", "auto", "always")
 INPAINT_MODES = ("auto", "never")
 #: The shortest input restored, in seconds (one classifier window needs some music to judge).
 MIN_SECONDS = 0.25
@@ -72,6 +75,10 @@ class RestoreOptions:
         recording speed) to correct; correcting changes the length by that ratio. See
         :mod:`echoes.restore.archivist.tuning`.
     eq : playback recording curve, ``flat`` (default: none) or a preset of :mod:`echoes.restore.archivist.eq`.
+    extend_highs : ``never`` (default), ``auto`` (only audio whose effective bandwidth ends below
+        8 kHz after de-noising and gap filling; other audio comes back bit-exact) or ``always``:
+        generate the band from the effective bandwidth up to 11.025 kHz with the *baseline*
+        ``band-replication`` (:mod:`echoes.restore.highs`; not a learned model).
     """
 
     denoise: str = "auto"
@@ -86,6 +93,7 @@ class RestoreOptions:
     channels: str = "keep"
     speed: str | float | None = None
     eq: str = "flat"
+    extend_highs: str = "never"
 
     def validate(self) -> "RestoreOptions":
         if self.denoise not in DENOISE_MODES:
@@ -102,6 +110,8 @@ class RestoreOptions:
             raise ParameterError(f"ramp must be between 0 and 1000 ms, not {self.ramp_ms}")
         if self.channels not in CHANNEL_MODES:
             raise ParameterError(f"--channels must be one of {', '.join(CHANNEL_MODES)}, not '{self.channels}'")
+        if self.extend_highs not in HIGHS_MODES:
+            raise ParameterError(f"--extend-highs must be one of {', '.join(HIGHS_MODES)}, not '{self.extend_highs}'")
         parse_speed(self.speed)
         get_curve(self.eq)
         return self
@@ -109,7 +119,8 @@ class RestoreOptions:
     def settings_text(self) -> str:
         """One line describing the settings, for the output file's metadata."""
         return (f"echoes {__version__}: denoise={self.denoise} strength={self.strength:g} model={self.model} "
-                f"inpaint={self.inpaint} channels={self.channels} speed={self.speed or 'none'} eq={self.eq}")
+                f"inpaint={self.inpaint} channels={self.channels} speed={self.speed or 'none'} eq={self.eq}"
+                + (f" extend_highs={self.extend_highs}" if self.extend_highs != "never" else ""))
 
 
 @dataclass
@@ -288,15 +299,24 @@ class Restorer:
                 gaps_report = [g.to_dict() for g in filled]
         timings["inpaint_s"] = time.perf_counter() - t
 
+        # 3b. high-frequency extension (baseline band replication) of what de-noising and gap filling left
+        highs, restored = None, out  # ``removed`` leaves the generated band out
+        if opts.extend_highs != "never":
+            t = time.perf_counter()
+            say(0.85, "extending the highs")
+            extended, highs = _extend(out, sample_rate, opts.extend_highs)
+            out = out if extended is None else extended
+            timings["highs_s"] = time.perf_counter() - t
+
         # 4. playback curve, then never clip
-        restored = out
         if opts.eq != "flat":
             out = apply_eq(out, sample_rate, opts.eq)
         peak = float(np.max(np.abs(out)))
         if peak > 1.0:
             out = (out / peak).astype(np.float32)
         # what de-noising and gap filling removed (before the curve when one is applied)
-        removed = (x2 - (out if opts.eq == "flat" else restored)).astype(np.float32)
+        generated = bool(highs and highs["generated"])
+        removed = (x2 - (out if opts.eq == "flat" and not generated else restored)).astype(np.float32)
         timings["total_s"] = time.perf_counter() - t_all
         timings["realtime_factor"] = (n / sample_rate) / max(timings["total_s"], 1e-9)
         say(1.0, "done")
@@ -313,6 +333,7 @@ class Restorer:
             "model": canonical(opts.model) if spans else None,
             "clicks_repaired_samples": clicks_repaired,
             "gaps": gaps_report,
+            "highs": highs,
             "scaled_down_db": round(20 * np.log10(peak), 3) if peak > 1.0 else 0.0,
             "timings": {k: round(v, 4) for k, v in timings.items()},
             "options": asdict(opts),
@@ -367,6 +388,23 @@ def _prepare(x: np.ndarray, sample_rate: int, opts: RestoreOptions) -> tuple[np.
     return x, {"channels": ch_info, "speed": speed,
                "eq": {"name": opts.eq, "turnover_hz": c.turnover_hz, "rolloff_db_10k": round(c.rolloff_db, 2),
                       "note": c.note}}
+
+
+def _extend(out: np.ndarray, sample_rate: int, mode: str) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """Extend the highs of ``out`` under ``mode`` (``auto``/``always``): (the new audio, or None
+    when nothing was generated, and the report's ``highs`` entry)."""
+    bw = effective_bandwidth_hz(out, sample_rate)
+    info: dict[str, Any] = {"mode": mode, "effective_bandwidth_hz": round(bw, 1), "method": HIGHS_METHOD,
+                            "generated": False, "from_hz": None, "to_hz": None, "energy_db": None}
+    if mode == "auto" and bw >= AUTO_BELOW_HZ:
+        info["reason"] = f"full band (the spectrum reaches {bw / 1000:.2f} kHz)"
+        return None, info
+    y, done = extend_highs(out, sample_rate, cutoff_hz=bw, method=HIGHS_METHOD)
+    info.update(done)
+    if not done["generated"]:
+        info["reason"] = "nothing to generate below the top of the band"
+        return None, info
+    return y, info
 
 
 def _merge_spans(spans: list[tuple[int, int]], gap: int, n: int) -> list[tuple[int, int]]:
