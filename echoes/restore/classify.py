@@ -2,15 +2,18 @@
 
 Input: float ``(channels, samples)`` or ``(samples,)`` at any rate, at least
 :data:`MIN_SECONDS` long. It is resampled to 22,050 Hz, mixed to mono (or, with
-``channels="max"``, judged per channel keeping the larger probability) and cut into 5-second
-windows every ``hop_s`` seconds (the last window aligned with the end); each window gets
-``p_noisy`` in [0, 1] from :class:`echoes.models.classifier.SpectrogramCNN`. An input shorter
+``channels="max"``, judged per channel keeping the larger probability); only its sound span
+(:func:`sound_span`: fades from and to near-silence at the ends are left out) is cut into
+5-second windows every ``hop_s`` seconds (the last window aligned with the end); each window gets
+``p_noisy`` in [0, 1] from :class:`echoes.models.classifier.SpectrogramCNN` and, where its
+spectrum falls off a cliff below 8 kHz (:mod:`echoes.restore.bandwidth`), ``band_limit_hz``. An input shorter
 than one window is one window of its own length (at least :data:`MIN_FRAMES` frames); windows
 quieter than :data:`SILENCE_DBFS` get ``p_noisy = 0``. One STFT per block of
 :data:`BLOCK_WINDOWS` windows keeps memory flat.
 
 Output (:class:`ClassifierResult`): the recording's ``p_noisy`` is the upper quartile of the
-window probabilities; the verdict is ``"noisy"`` when it reaches the threshold, or when dropouts
+window probabilities; the verdict is ``"noisy"`` when it reaches the threshold, when a quarter of
+the windows or more are band-limited (then every window with sound is marked), or when dropouts
 (:func:`echoes.restore.gaps.detect.detect_gaps`) or, failing all else, isolated clicks
 (:func:`echoes.restore.declick.find_clicks`) are found; those two never change ``p_noisy`` or the
 segments. Times are in seconds of the input. Why each rule, with measurements: docs/RESTORE.md.
