@@ -16,6 +16,7 @@ import logging
 import sys
 
 from echoes import __version__
+from echoes.core.allocator import keep_freed_memory
 from echoes.errors import EchoesError
 
 log = logging.getLogger("echoes")
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    keep_freed_memory()  # one command's run: freed arrays stay in the heap (echoes.core.allocator)
     try:
         return int(args.func(args) or 0)
     except EchoesError as exc:

@@ -214,3 +214,34 @@ def test_saved_files_follow_the_umask(tmp_path) -> None:
             assert stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == 0o666 & ~mask
         finally:
             os.umask(old)
+
+
+def test_fft_resampling_keeps_the_top_of_the_band_and_the_length():
+    """quality="fft" is a brick wall at the lower Nyquist frequency: a 10.9 kHz tone keeps its
+    level at 22,050 Hz (soxr HQ's pass band ends near 10.1 kHz and takes most of it away)."""
+    from echoes.core.audio import resample
+
+    sr = 44_100
+    t = np.arange(3 * sr) / sr
+    x = (0.5 * np.sin(2 * np.pi * 10_900 * t)).astype(np.float32)
+    y = resample(x, sr, 22_050, quality="fft")
+    assert y.dtype == np.float32 and y.size == 3 * 22_050
+    mid = slice(2205, -2205)
+    assert abs(np.sqrt(np.mean(y[mid] ** 2)) / np.sqrt(np.mean(x ** 2)) - 1.0) < 0.01
+    hq = resample(x, sr, 22_050)
+    assert np.sqrt(np.mean(hq[mid] ** 2)) < 0.5 * np.sqrt(np.mean(x ** 2))
+    z = resample(x[: 100 * 147 + 13], 44_100, 48_000, quality="fft")  # any ratio: the length rule holds
+    assert z.size == round((100 * 147 + 13) * 48_000 / 44_100)
+
+
+def test_allocator_settings_apply_on_linux():
+    import sys
+
+    from echoes.core.allocator import keep_freed_memory
+
+    ok = keep_freed_memory()
+    assert isinstance(ok, bool)
+    if sys.platform.startswith("linux"):
+        import platform
+
+        assert ok or platform.libc_ver()[0] != "glibc"

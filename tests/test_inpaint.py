@@ -51,7 +51,7 @@ def _tone(seconds: float = 1.5, f: float = 441.3) -> np.ndarray:
     return (0.5 * np.sin(2 * np.pi * f * t) + 0.2 * np.sin(2 * np.pi * 2.01 * f * t + 1.0)).astype(np.float32)
 
 
-@pytest.mark.parametrize("method", ["lpc", "janssen", "lsar", "similarity", "auto"])
+@pytest.mark.parametrize("method", ["lpc", "janssen", "lsar", "lsar-ensemble", "similarity", "auto"])
 def test_tone_gap_20ms_filled_above_30db(method):
     x = _tone()
     s = int(0.7 * SR)
@@ -72,7 +72,8 @@ def test_trivial_methods_are_poor_on_a_tone(method):
     assert gap_snr(x[g.start : g.end], y[g.start : g.end]) < 5.0
 
 
-@pytest.mark.parametrize("method", ["zero", "linear", "lpc", "janssen", "lsar", "similarity", "auto"])
+@pytest.mark.parametrize("method", ["zero", "linear", "lpc", "janssen", "lsar", "lsar-ensemble", "similarity",
+                                    "auto"])
 def test_only_gap_samples_change_stereo(method):
     rng = np.random.default_rng(3)
     x = np.stack([_tone(1.0), _tone(1.0, 300.0)]) + 0.01 * rng.standard_normal((2, SR)).astype(np.float32)
@@ -355,7 +356,7 @@ def test_short_gaps_are_not_transplanted_and_report_no_donor():
     g = Gap(int(0.7 * SR), int(0.72 * SR), SR)
     _, done = fill_gaps(x, SR, [g], method="auto")
     d = done[0].to_dict()
-    assert d["method"] == "lsar" and d["transplanted"] is False and d["donor_start_s"] is None
+    assert d["method"] == "lsar-ensemble" and d["transplanted"] is False and d["donor_start_s"] is None
 
 
 def test_real_gaps_section_scores_every_method_and_renders():
@@ -460,7 +461,7 @@ def test_band_limited_audio_is_filled_as_well_as_full_band(method):
     assert gap_snr(x[a:b], out[a:b]) > 15.0
 
 
-@pytest.mark.parametrize("method", ["lpc", "janssen", "lsar", "similarity", "auto"])
+@pytest.mark.parametrize("method", ["lpc", "janssen", "lsar", "lsar-ensemble", "similarity", "auto"])
 def test_gaps_at_the_edges_and_back_to_back(method):
     x = _tone(0.6)
     gaps = [Gap(0, 200, SR), Gap(5000, 5400, SR), Gap(5400, 5600, SR), Gap(x.size - 300, x.size, SR)]
@@ -555,7 +556,8 @@ def test_registry_lists_every_method_and_burg2_is_lsar():
     and is reported under the new name, in fill_gaps and in the evaluation."""
     from echoes.restore.gaps.fill import ALIASES, METHODS, REGISTRY
 
-    assert METHODS == ("zero", "linear", "lpc", "janssen", "lsar", "similarity", "transplant", "auto")
+    assert METHODS == ("zero", "linear", "lpc", "janssen", "lsar", "lsar-ensemble", "similarity", "transplant",
+                       "auto")
     assert all(REGISTRY[m].description for m in METHODS) and ALIASES == {"burg2": "lsar"}
     x = _tone()
     g = Gap(int(0.7 * SR), int(0.72 * SR), SR)
@@ -566,3 +568,37 @@ def test_registry_lists_every_method_and_burg2_is_lsar():
     r = evaluate_inpainting([_sustained(3.0)], SR, gap_ms=(20,), gaps_per_signal=1, methods=("burg2",),
                             quick=True, detection=False)
     assert list(r["gap_snr"]) == ["lsar"]
+
+
+def test_ensemble_is_a_probe_weighted_mean_no_worse_than_its_weighted_candidates():
+    """The ensemble's fill is the weighted mean of its candidates' fills (weights from the probe
+    errors), so its squared error is at most their weighted mean squared error (convexity)."""
+    from echoes.restore.gaps.methods import ensemble as E
+    from echoes.restore.gaps.methods.base import Ctx
+
+    rng = np.random.default_rng(4)
+    t = np.arange(int(1.5 * SR)) / SR
+    x = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) / k for k, f in enumerate((196.0, 293.7, 440.0, 587.3), 1))
+    x = (0.2 * x * np.exp(-0.8 * t) + 0.002 * rng.standard_normal(t.size)).astype(np.float64)
+    s, e = int(0.7 * SR), int(0.75 * SR)
+    unknown = np.zeros(x.size, bool)
+    unknown[s:e] = True
+    c = Ctx(x, SR, unknown)
+    errs = E.probe_errors(c, s, e)
+    assert errs is not None and set(errs) == set(E.CANDIDATES) and all(v >= 0 for v in errs.values())
+    w = {k: 1.0 / (v + E.WEIGHT_EPS) for k, v in errs.items()}
+    tot = sum(w.values())
+    fills = {k: f(c, s, e) for k, f in E.CANDIDATES.items()}
+    y = E.fill_ensemble(c, s, e)
+    np.testing.assert_allclose(y, sum(w[k] / tot * fills[k] for k in fills), rtol=1e-9, atol=1e-12)
+    err = float(np.sum((y - x[s:e]) ** 2))
+    assert err <= sum(w[k] / tot * float(np.sum((fills[k] - x[s:e]) ** 2)) for k in fills) + 1e-12
+    # no room for a probe on either side (0.14 s of audio): no probe errors, equal weights
+    short = x[: int(0.14 * SR)]
+    s0, e0 = 1000, 1000 + (e - s)
+    u0 = np.zeros(short.size, bool)
+    u0[s0:e0] = True
+    c0 = Ctx(short, SR, u0)
+    assert E.probe_errors(c0, s0, e0) is None
+    np.testing.assert_allclose(E.fill_ensemble(c0, s0, e0),
+                               sum(f(c0, s0, e0) for f in E.CANDIDATES.values()) / len(E.CANDIDATES), rtol=1e-9)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("bench", help="speed and memory of each step on 60 s of audio")
@@ -11,6 +13,10 @@ def register(subparsers) -> None:
                    help="auto: CPU, plus CUDA when a GPU is present")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     p.add_argument("--long", action="store_true", help="also restore a one-hour stereo file and report peak memory")
+    p.add_argument("--whole", action=argparse.BooleanOptionalAction, default=True,
+                   help="also time whole processes (echoes restore --denoise always with every model, and "
+                        "noisereduce) on --whole-minutes of 44.1 kHz mono and stereo (default on; --no-whole skips)")
+    p.add_argument("--whole-minutes", type=float, default=5.0, help="length of the whole-process test file (default 5)")
     p.add_argument("--weights", default=None)
     p.add_argument("--out", default="bench.json", help="JSON output (default bench.json)")
     p.set_defaults(func=_run)

@@ -68,12 +68,18 @@ def register(subparsers) -> None:
                    help="splits to pack (default: train val)")
     k.add_argument("--exclude-pack", nargs="+", default=[], metavar="DIR",
                    help="leave out the clips of these packs (several disjoint packs of one corpus)")
+    k.add_argument("--resample-quality", choices=["HQ", "VHQ", "fft"], default="HQ",
+                   help="resampler to 22,050 Hz: soxr HQ (default; its pass band ends at 10.1 kHz) or fft "
+                        "(a brick wall at 11,025 Hz: what the high-frequency model's targets need)")
     k.set_defaults(func=run_pack)
 
     r = sub.add_parser("pack-real", help="training pack of real clean recordings (DIR/clean/train, 5-s mono clips)")
     r.add_argument("--real", required=True, metavar="DIR", help="real recordings laid out like ../shared/data/real")
     r.add_argument("--out", required=True, metavar="DIR")
     r.add_argument("--codec", choices=["ogg", "flac"], default="ogg", help="shard format (default ogg: about 20 MB)")
+    r.add_argument("--resample-quality", choices=["HQ", "VHQ", "fft"], default="HQ",
+                   help="resampler to 22,050 Hz (as for pack)")
+    r.add_argument("--max-clips", type=int, default=None, help="keep this many clips, evenly spaced (default all)")
     r.set_defaults(func=run_pack_real)
 
     f = sub.add_parser("figures", help="spectrogram before/after for each degradation effect")
@@ -122,7 +128,8 @@ def run_pack(args: argparse.Namespace) -> int:
     from echoes.data.corpus import pack_corpus
 
     m = pack_corpus(args.corpus, args.out, max_mb=args.max_mb, noise_dir=args.noise_dir, seed=args.seed,
-                    codec=args.codec, splits=tuple(args.splits), exclude=args.exclude_pack)
+                    codec=args.codec, splits=tuple(args.splits), exclude=args.exclude_pack,
+                    quality=args.resample_quality)
     t = m["totals"]
     parts = ", ".join(f"{s}: {v['clips']} clips ({v['minutes']:.1f} min, {v['pieces']} pieces)"
                       for s, v in t.items() if isinstance(v, dict))
@@ -133,7 +140,7 @@ def run_pack(args: argparse.Namespace) -> int:
 def run_pack_real(args: argparse.Namespace) -> int:
     from echoes.data.real import pack_real
 
-    m = pack_real(args.real, args.out, codec=args.codec)
+    m = pack_real(args.real, args.out, codec=args.codec, quality=args.resample_quality, max_clips=args.max_clips)
     size = sum(f.stat().st_size for f in Path(args.out).rglob("*") if f.is_file())
     print(f"real pack in {args.out}: {len(m['clips'])} clips of 5 s; {size / 2**20:.1f} MiB")
     return 0

@@ -52,8 +52,8 @@ def add_chain_options(p) -> None:
                         "800_0, riaa; see docs/ARCHIVIST.md")
     p.add_argument("--extend-highs", choices=("never", "auto", "always"), default="never",
                    help="generate the band the recording never captured, from its effective bandwidth up to "
-                        "11.025 kHz, with the BASELINE band-replication (the octave below copied upwards at the "
-                        "level the spectrum's slope predicts, random phase; not a learned model): never "
+                        "11.025 kHz with the learned model (trained on clean piano band-limited at 2.5-8 kHz; "
+                        "docs/MODELS.md): never "
                         "(default), auto (only audio that ends below 8 kHz; full-band audio is left bit-exact), "
                         "always; the report says what was generated")
 

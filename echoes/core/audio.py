@@ -162,10 +162,29 @@ def to_mono(audio: np.ndarray) -> np.ndarray:
 def resample(audio: np.ndarray, orig_sr: int, target_sr: int, *, quality: str = "HQ") -> np.ndarray:
     """Resample along the last axis with soxr. Shape ``(..., samples)`` is kept apart from length.
 
-    The output length is ``round(samples * target_sr / orig_sr)``.
+    The output length is ``round(samples * target_sr / orig_sr)``. ``quality``: a soxr quality
+    (``"HQ"``, whose pass band ends at 91 % of the lower Nyquist frequency: 10.1 kHz at 22,050 Hz)
+    or ``"fft"``: one FFT of the whole signal, a brick wall at the lower Nyquist frequency (the
+    band below it untouched; for making training material whose top band must be real, not for
+    streaming: the ends wrap around).
     """
     if orig_sr == target_sr:
         return audio.astype(np.float32, copy=False)
+    if quality == "fft":
+        from math import gcd
+
+        from scipy.fft import next_fast_len
+        from scipy.signal import resample as fft_resample
+
+        x = np.asarray(audio, dtype=np.float64)
+        n = x.shape[-1]
+        m = int(round(n * target_sr / orig_sr))
+        g = gcd(int(orig_sr), int(target_sr))
+        up, down = int(target_sr) // g, int(orig_sr) // g
+        k = next_fast_len(-(-n // down))  # zero-padded to a fast multiple of the ratio's denominator
+        pad = np.zeros(x.shape[:-1] + (k * down - n,))
+        y = fft_resample(np.concatenate([x, pad], axis=-1), k * up, axis=-1)[..., :m]
+        return np.ascontiguousarray(y.astype(np.float32))
     import soxr
 
     x = np.asarray(audio, dtype=np.float32)

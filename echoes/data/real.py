@@ -27,8 +27,9 @@ FOLDERS = {"train": "clean/train"}
 
 
 def real_clips(real_dir: str | os.PathLike, *, role: str = "train", seconds: float = CLIP_SECONDS,
-               min_rms_dbfs: float = -50.0) -> tuple[list[str], np.ndarray]:
-    """Clips of the real recordings of ``role`` (see the module docstring): ids and float32 ``(n, samples)``."""
+               min_rms_dbfs: float = -50.0, quality: str = "HQ") -> tuple[list[str], np.ndarray]:
+    """Clips of the real recordings of ``role`` (see the module docstring): ids and float32 ``(n, samples)``;
+    ``quality``: the resampler (:func:`echoes.core.audio.resample`)."""
     if role not in FOLDERS:
         raise ParameterError(f"real recordings of role {role!r} are not for training (only {', '.join(FOLDERS)})")
     folder = Path(real_dir) / FOLDERS[role]
@@ -38,7 +39,7 @@ def real_clips(real_dir: str | os.PathLike, *, role: str = "train", seconds: flo
     ids, clips = [], []
     for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in eaudio.EXTENSIONS):
         x, sr = eaudio.load(path)
-        mono = eaudio.resample(eaudio.to_mono(x), sr, PACK_RATE).reshape(-1)
+        mono = eaudio.resample(eaudio.to_mono(x), sr, PACK_RATE, quality=quality).reshape(-1)
         for k in range(mono.size // n):
             c = mono[k * n : (k + 1) * n]
             if 10 * np.log10(np.mean(c.astype(np.float64) ** 2) + 1e-20) >= min_rms_dbfs:
@@ -48,13 +49,17 @@ def real_clips(real_dir: str | os.PathLike, *, role: str = "train", seconds: flo
 
 
 def pack_real(real_dir: str | os.PathLike, out: str | os.PathLike, *, codec: str = "ogg",
-              shard_clips: int = 128) -> dict:
-    """Write the training clips of :func:`real_clips` as a pack in ``out``; returns its manifest."""
+              shard_clips: int = 128, quality: str = "HQ", max_clips: int | None = None) -> dict:
+    """Write the training clips of :func:`real_clips` as a pack in ``out``; returns its manifest.
+    ``max_clips`` keeps that many, evenly spaced over the list (every recording keeps its share)."""
     import soundfile as sf
 
     if codec not in ("ogg", "flac"):
         raise ParameterError(f"codec must be ogg or flac, got {codec!r}")
-    ids, clips = real_clips(real_dir)
+    ids, clips = real_clips(real_dir, quality=quality)
+    if max_clips is not None and len(ids) > max_clips:
+        keep = np.unique(np.linspace(0, len(ids) - 1, max_clips).round().astype(int))
+        ids, clips = [ids[i] for i in keep], clips[keep]
     root = Path(out)
     (root / "clean").mkdir(parents=True, exist_ok=True)
     entries = []
@@ -78,6 +83,7 @@ def pack_real(real_dir: str | os.PathLike, out: str | os.PathLike, *, codec: str
                             "shard": name, "row": row})
     manifest = {"version": PACK_VERSION, "rate": PACK_RATE, "clip_samples": n, "clips": entries,
                 "source": f"real recordings: {Path(real_dir) / FOLDERS['train']}", "codec": codec,
+                "resample_quality": quality,
                 "totals": {"train": {"clips": len(entries)}}}
     (root / "pack.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest

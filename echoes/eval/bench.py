@@ -33,7 +33,7 @@ from echoes.restore.declick import find_clicks
 from echoes.restore.gaps.detect import detect_gaps
 from echoes.restore.gaps.fill import fill_gaps
 from echoes.restore.gaps.spans import Gap
-from echoes.restore.highs import extend_highs
+from echoes.restore.highs import METHODS as HIGHS_METHODS, extend_highs
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +131,10 @@ def run_bench(*, seconds: float = 60.0, repeats: int = 3, device: str = "cpu", l
             add("detect gaps", dev, lambda: detect_gaps(x, sr))
             # classify also runs this where the network and the dropout search found nothing
             add("find clicks", dev, lambda: find_clicks(clean, sr))
-            # the baseline band replication on the clean piece low-passed at 4 kHz (bandwidth estimated)
+            # each high-frequency method on the clean piece low-passed at 4 kHz (bandwidth estimated)
             narrow = band_limit(clean, 4000.0, sr)[None, :]
-            add("extend highs (band-replication, 4 kHz)", dev, lambda: extend_highs(narrow, sr))
+            for method in HIGHS_METHODS:
+                add(f"extend highs ({method}, 4 kHz)", dev, lambda m=method: extend_highs(narrow, sr, method=m))
         add("restore (auto, whole chain)", dev, lambda: r.restore(x, sr, RestoreOptions()))
         add("restore (denoise always)", dev, lambda: r.restore(x, sr, RestoreOptions(denoise="always")))
     try:
@@ -241,7 +242,13 @@ def format_table(results: dict[str, Any]) -> str:
 def main(args) -> int:
     res = run_bench(seconds=args.seconds, repeats=args.repeats, device=args.device, long=args.long,
                     weights=args.weights, threads=args.threads)
-    print(format_table(res))
+    text = format_table(res)
+    if getattr(args, "whole", False):
+        from echoes.eval.bench_whole import bench_whole, format_whole
+
+        res["whole"] = bench_whole(minutes=args.whole_minutes, repeats=args.repeats)
+        text += "\n" + "\n".join(format_whole(res["whole"]))
+    print(text)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2) + "\n")

@@ -8,8 +8,8 @@ the band's bins, mean over the frames with music, those within 40 dB of the loud
 *missing* band (cutoff to 11.025 kHz) and in the *kept* band (0 to the cutoff), for:
 
 - the band-limited input (what there is to improve on);
-- every method of :data:`echoes.restore.highs.METHODS` (today the baseline ``band-replication``;
-  a learned model registered there shows up here by itself), told the cutoff (``given``) and
+- every method of :data:`echoes.restore.highs.METHODS` (the learned model ``learned`` and the
+  blind baseline ``band-replication``), told the cutoff (``given``) and
   finding it itself (``blind``: :func:`echoes.restore.highs.effective_bandwidth_hz`, whose
   estimates are listed).
 
@@ -123,5 +123,6 @@ def render_highs(h: dict[str, Any], where: str) -> list[str]:
             f"{h['seconds']:.0f} s of audio, 8th-order Butterworth low-pass at each cutoff; log-spectral distance "
             "to the clean signal (log10 power, n_fft 2048, hop 512, RMS over the band's bins, mean over frames "
             "with music) in the missing band (cutoff to 11.025 kHz) and the kept band (0 to the cutoff); lower is "
-            "better. band-replication is the blind *baseline* (echoes.restore.highs), not a learned model.", "",
+            "better. learned is the trained model (echoes.restore.highs_model); band-replication is the blind "
+            "*baseline* (echoes.restore.highs), not a learned model.", "",
             h["table_md"], ""]

@@ -24,7 +24,6 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from scipy.linalg import solve_toeplitz
 
 from echoes.core.chunking import second_thread_allowed
 from echoes.core.signal import runs
@@ -48,6 +47,8 @@ def _ar_coeffs(block: np.ndarray, order: int) -> np.ndarray:
     r[0] *= 1.0 + 1e-6  # white-noise correction: keeps the system well conditioned
     r[1:] *= np.exp(-0.5 * (0.001 * np.arange(1, order + 1)) ** 2)
     try:
+        from scipy.linalg import solve_toeplitz  # on first use: a restore without clicks never needs it
+
         a = solve_toeplitz(r[:order], -r[1 : order + 1])
     except np.linalg.LinAlgError:
         return np.r_[1.0, np.zeros(order)]

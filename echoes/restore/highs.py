@@ -14,8 +14,9 @@ signal; ``tests/test_highs.py`` checks it). It is not bit-identical sample by sa
 anything to a sample changes its bits. Nothing to generate (cutoff at or above the top) gives
 the input back bit-exact.
 
-Methods live in :data:`METHODS` (name -> function), so a learned model can be registered
-beside the baseline without touching the pipeline, the CLI or the evaluation.
+Methods live in :data:`METHODS` (name -> function): ``learned``, the default, is the trained
+model of :mod:`echoes.restore.highs_model` (:class:`echoes.models.highs_net.HighsNet`);
+``band-replication`` is the blind baseline it is measured against.
 
 ``band-replication`` (the *baseline*, not a learned model): in an STFT (Hann, n_fft 2048 at
 44.1 kHz scaled with the rate, hop n_fft/4), every target bin at frequency f above the cutoff
@@ -52,13 +53,14 @@ import numpy as np
 
 from echoes.errors import ParameterError
 from echoes.restore.bandwidth import BAND_HZ, MIN_CUTOFF_HZ, band_levels_db
+from echoes.restore.highs_model import learned
 
 #: The highest frequency generated (Hz): the Nyquist frequency of 22,050 Hz.
 TOP_HZ = 11_025.0
 #: ``auto`` extends audio whose effective bandwidth ends below this (Hz).
 AUTO_BELOW_HZ = 8_000.0
-#: The default method; its name says it is the blind baseline, not a learned model.
-DEFAULT_METHOD = "band-replication"
+#: The default method: the learned model (:mod:`echoes.restore.highs_model`).
+DEFAULT_METHOD = "learned"
 #: Bands from this multiple of a candidate cutoff upwards must lie below the trend (half an
 #: octave lets a filter's skirt through: an 8th-order Butterworth is 28 dB down at 1.5 times its corner).
 TRANSITION_RATIO = 1.5
@@ -204,7 +206,8 @@ def band_replication(x: np.ndarray, sample_rate: int, cutoff_hz: float, *, seed:
 
 
 #: Extension methods: name -> function(x (channels, samples) float32, rate, cutoff_hz) -> generated band.
-METHODS: dict[str, Callable[..., np.ndarray]] = {"band-replication": band_replication}
+#: ``learned`` is the trained model; ``band-replication`` the blind baseline it is measured against.
+METHODS: dict[str, Callable[..., np.ndarray]] = {"learned": learned, "band-replication": band_replication}
 
 
 def extend_highs(audio: np.ndarray, sample_rate: int, *, cutoff_hz: float | None = None,

@@ -50,6 +50,9 @@ HIGHS_MODES = ("never", "auto", "always")
 INPAINT_MODES = ("auto", "never")
 #: The shortest input restored, in seconds (one classifier window needs some music to judge).
 MIN_SECONDS = 0.25
+#: Seconds between classifier windows under ``denoise="always"`` (5-s windows side by side: the
+#: verdict is only reported there; ``classify`` and ``auto`` keep half-overlapping windows).
+ALWAYS_HOP_S = 5.0
 
 Progress = Callable[[float, str], None]
 
@@ -77,8 +80,8 @@ class RestoreOptions:
     eq : playback recording curve, ``flat`` (default: none) or a preset of :mod:`echoes.restore.archivist.eq`.
     extend_highs : ``never`` (default), ``auto`` (only audio whose effective bandwidth ends below
         8 kHz after de-noising and gap filling; other audio comes back bit-exact) or ``always``:
-        generate the band from the effective bandwidth up to 11.025 kHz with the *baseline*
-        ``band-replication`` (:mod:`echoes.restore.highs`; not a learned model).
+        generate the band from the effective bandwidth up to 11.025 kHz with the learned model
+        (:data:`echoes.restore.highs.DEFAULT_METHOD`; :mod:`echoes.restore.highs_model`).
     """
 
     denoise: str = "auto"
@@ -198,9 +201,10 @@ class Restorer:
         warm_up_gaps()
 
     # -- steps ----------------------------------------------------------------------------
-    def classify(self, audio: np.ndarray, sample_rate: int):
-        """Per-window verdicts for ``(channels, samples)`` audio: a ``ClassifierResult``."""
-        return self.classifier.classify(audio, sample_rate)
+    def classify(self, audio: np.ndarray, sample_rate: int, **kwargs):
+        """Per-window verdicts for ``(channels, samples)`` audio: a ``ClassifierResult``
+        (``kwargs`` go to :meth:`echoes.restore.classify.Classifier.classify`)."""
+        return self.classifier.classify(audio, sample_rate, **kwargs)
 
     def noisy_mask(self, result, n: int, sample_rate: int) -> np.ndarray:
         """Per-sample bool: True where the nearest window's ``p_noisy`` reaches the threshold."""
@@ -249,7 +253,9 @@ class Restorer:
         # 1. classify every window
         t = time.perf_counter()
         say(0.05, "classifying")
-        verdict = self.classify(x2, sample_rate)
+        # with --denoise always the verdict decides nothing but the report: windows side by side
+        # (ALWAYS_HOP_S) instead of half-overlapping halves the network's work
+        verdict = self.classify(x2, sample_rate, **({"hop_s": ALWAYS_HOP_S} if opts.denoise == "always" else {}))
         timings["classify_s"] = time.perf_counter() - t
 
         # 1b. isolated clicks in audio that nothing else made noisy (the classifier lists them

@@ -60,6 +60,7 @@ def pack_corpus(
     silent_dbfs: float = -55.0,
     codec: str = "npz",
     exclude: Sequence[str | os.PathLike] = (),
+    quality: str = "HQ",
 ) -> dict:
     """Write a compact training pack: clean clips at 22,050 Hz (lossless int16) and train noise.
 
@@ -71,6 +72,8 @@ def pack_corpus(
     ``max_mb`` (MiB) covers everything written, ``val_share`` of the clip budget goes to ``val``.
     ``exclude``: packs whose clips are left out (by id), so that several packs of one corpus,
     each under a transfer limit, hold disjoint clips (``train denoiser --data A B ...``).
+    ``quality``: the resampler (:func:`echoes.core.audio.resample`; ``"fft"`` keeps the band up to
+    11,025 Hz whole, which the high-frequency model's targets need).
 
     Layout::
 
@@ -103,7 +106,7 @@ def pack_corpus(
         (out / "noise").mkdir(exist_ok=True)
         for p in noise_files(noise_dir, "train"):
             a, sr = load(p)
-            x = resample(a.mean(axis=0), sr, PACK_RATE)
+            x = resample(a.mean(axis=0), sr, PACK_RATE, quality=quality)
             x = x / max(1.0, float(np.max(np.abs(x))))
             np.save(out / "noise" / f"{p.stem}.npy", np.round(x * 32767).astype(np.int16))
             used += (out / "noise" / f"{p.stem}.npy").stat().st_size
@@ -165,7 +168,7 @@ def pack_corpus(
                     if len(cache) > 8:
                         cache.pop(next(iter(cache)))
                     a, sr = load(root / r["file"])
-                    cache[r["id"]] = resample(a.mean(axis=0), sr, PACK_RATE)
+                    cache[r["id"]] = resample(a.mean(axis=0), sr, PACK_RATE, quality=quality)
                 seg = cache[r["id"]][j * n : (j + 1) * n]
                 if seg.size < n:
                     continue
@@ -190,7 +193,7 @@ def pack_corpus(
         log.info("pack %s: %d clips, %.1f MiB", split, sum(c["split"] == split for c in clips_meta), spent / 2**20)
     meta = {"version": PACK_VERSION, "sample_rate": PACK_RATE, "clip_samples": n,
             "format": "int16 diff byte-planes in npz" if codec == "npz" else "int16 FLAC, a shard's clips end to end",
-            "corpus_seed": man.get("seed"), "seed": seed, "exclude": [str(e) for e in exclude],
+            "corpus_seed": man.get("seed"), "seed": seed, "resample_quality": quality, "exclude": [str(e) for e in exclude],
             "excluded_clips": len(skip), "noise": info_noise, "clips": clips_meta, "totals": {}}
     while True:
         cl = meta["clips"]

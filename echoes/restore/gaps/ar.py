@@ -20,12 +20,30 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Sequence
 
 import numpy as np
-import scipy.linalg
-import scipy.signal
 
 from echoes.core.chunking import second_thread_allowed
 from echoes.errors import ParameterError, TooShortError
-from echoes.restore.gaps.ar_kernels import HAVE_NUMBA, burg_core, burg_core_numpy, levinson
+
+
+def _signal():
+    """scipy.signal, imported on first use (with numba and scipy.linalg, 0.7 s of start-up that
+    a restore without gaps to fill or clicks to repair never needs)."""
+    import scipy.signal
+
+    return scipy.signal
+
+
+def _solve_toeplitz():
+    from scipy.linalg import solve_toeplitz
+
+    return solve_toeplitz
+
+
+def kernels():
+    """:mod:`.ar_kernels` (numba-compiled where numba is installed), imported on first use."""
+    from echoes.restore.gaps import ar_kernels
+
+    return ar_kernels
 
 #: Burg's noise floor: the zero-lag correlation of the data is raised by this fraction of
 #: itself (-60 dB) before the fit, as white noise of that power would raise it in expectation
@@ -77,17 +95,18 @@ def burg(x: np.ndarray | Sequence[np.ndarray], order: int, *, floor: float = BUR
     r = sum(autocorrelation(s, order) for s in segs)
     data = np.concatenate(segs)
     bounds = np.cumsum([0] + [s.size for s in segs]).astype(np.int64)
-    core = burg_core if HAVE_NUMBA else burg_core_numpy
+    k = kernels()
+    core = k.burg_core if k.HAVE_NUMBA else k.burg_core_numpy
     return core(data, bounds, r, order, float(floor))
 
 
 def solve_toeplitz(col: np.ndarray, rhs: np.ndarray, p: int) -> np.ndarray:
     """Solve ``T x = rhs`` for the symmetric positive definite Toeplitz ``T`` with first column
     ``col`` (``(n,)``, zero beyond lag ``p``)."""
-    if HAVE_NUMBA:
-        return levinson(np.ascontiguousarray(col, dtype=np.float64),
+    if kernels().HAVE_NUMBA:
+        return kernels().levinson(np.ascontiguousarray(col, dtype=np.float64),
                          np.ascontiguousarray(rhs, dtype=np.float64), int(p))
-    return scipy.linalg.solve_toeplitz(col, rhs)
+    return _solve_toeplitz()(col, rhs)
 
 
 def autocorrelation_ar(x: np.ndarray, order: int) -> np.ndarray:
@@ -103,7 +122,7 @@ def autocorrelation_ar(x: np.ndarray, order: int) -> np.ndarray:
         a[0] = 1.0
         return a
     r[0] *= 1.0 + 1e-9
-    coef = scipy.linalg.solve_toeplitz(r[:order], -r[1 : order + 1])
+    coef = _solve_toeplitz()(r[:order], -r[1 : order + 1])
     return np.concatenate([[1.0], coef])
 
 
@@ -111,8 +130,8 @@ def extrapolate(context: np.ndarray, a: np.ndarray, n: int) -> np.ndarray:
     """Continue ``context`` (``(samples,)``, at least ``p`` long) by ``n`` samples of AR prediction."""
     p = a.size - 1
     past = context[-p:][::-1]  # y[-1], y[-2], ..., y[-p]
-    zi = scipy.signal.lfiltic([1.0], a, past)
-    y, _ = scipy.signal.lfilter([1.0], a, np.zeros(n), zi=zi)
+    zi = _signal().lfiltic([1.0], a, past)
+    y, _ = _signal().lfilter([1.0], a, np.zeros(n), zi=zi)
     return y
 
 
@@ -130,17 +149,17 @@ def lsar_solve(seg: np.ndarray, g0: int, glen: int, models: list[np.ndarray]) ->
     y[g0 : g0 + glen] = 0.0
     for a in models:
         p = a.size - 1
-        ra = scipy.signal.fftconvolve(a, a[::-1])[p:]  # autocorrelation, lags 0..p
+        ra = _signal().fftconvolve(a, a[::-1])[p:]  # autocorrelation, lags 0..p
         m = min(p + 1, glen)
         col[:m] += ra[:m]
         # prediction errors e[n] = sum_k a[k] y[n-k] of the rows that touch the gap,
         # n in [g0, g0+glen+p), all inside seg (p known samples on each side)
         lo = max(0, g0 - p)
         hi = min(seg.size, g0 + glen + p)
-        e = scipy.signal.fftconvolve(y[lo:hi], a, mode="full")[g0 - lo : hi - lo]
+        e = _signal().fftconvolve(y[lo:hi], a, mode="full")[g0 - lo : hi - lo]
         ew = np.zeros(glen + p)
         ew[: e.size] = e
-        rhs -= scipy.signal.fftconvolve(ew, a[::-1], mode="valid")[:glen]
+        rhs -= _signal().fftconvolve(ew, a[::-1], mode="valid")[:glen]
     col[0] *= 1.0 + 1e-10
     return solve_toeplitz(col, rhs, max(a.size - 1 for a in models))
 
@@ -185,7 +204,7 @@ def submit(fn: Callable, *args):
     does not ask for one thread (the compiled recursions release the GIL), else at once;
     returns an object with ``.result()``. Tasks on the helper run one after another, in the
     order submitted, and compute the same numbers bit for bit either way."""
-    if not HAVE_NUMBA or not second_thread_allowed():
+    if not kernels().HAVE_NUMBA or not second_thread_allowed():
         return _Now(fn(*args))
     pool = _POOL.get(os.getpid())
     if pool is None:

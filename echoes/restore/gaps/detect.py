@@ -62,9 +62,15 @@ def _rms(v: np.ndarray) -> float:
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end (exclusive) indices of the True runs of a boolean array."""
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    """Start and end (exclusive) indices of the True runs of a boolean array (the places where
+    it changes, found on the boolean array itself: no integer copy, no ``diff`` of it)."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.size == 0:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    edges = np.flatnonzero(mask[1:] != mask[:-1]) + 1  # first index of each new run
+    bounds = np.concatenate([[0], edges, [mask.size]])
+    first = 0 if mask[0] else 1  # runs alternate: True runs are every other one
+    return bounds[first:-1:2], bounds[first + 1 :: 2]
 
 
 def _loud_level(x: np.ndarray, frame: int) -> float:
@@ -72,9 +78,10 @@ def _loud_level(x: np.ndarray, frame: int) -> float:
     n = x.size // frame
     if n == 0:
         return float(np.sqrt(np.mean(x**2))) if x.size else 0.0
-    rms = np.sqrt(np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1))
+    f = x[: n * frame].reshape(n, frame)
+    rms = np.sqrt(np.einsum("ij,ij->i", f, f) / frame)
     k = max(1, n // 10)
-    return float(np.mean(np.sort(rms)[-k:]))
+    return float(np.mean(np.sort(np.partition(rms, n - k)[n - k :])))
 
 
 def onset_step(x: np.ndarray, b: int, sr: int) -> float:

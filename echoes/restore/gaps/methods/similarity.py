@@ -19,12 +19,19 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.signal
 
 from echoes.restore.gaps.methods.base import LONG_GAP_S, Ctx, gap_snr, usable_context
 from echoes.restore.gaps.methods.lsar import fill_lsar, joint_lsar
 
 log = logging.getLogger(__name__)
+
+
+def _signal():
+    """scipy.signal, imported on first use (0.5 s at start-up that a restore without gaps to
+    fill never needs)."""
+    import scipy.signal
+
+    return scipy.signal
 
 #: Context each side used to match (ms): max(SIM_MIN_CONTEXT_MS, gap) capped at
 #: SIM_MAX_CONTEXT_MS, plus the guard band.
@@ -58,7 +65,7 @@ class _SimFeatures:
 def sim_features(x: np.ndarray, sr: int) -> _SimFeatures:
     """Features of a float64 ``(samples,)`` channel for :func:`find_donor` (computed once per channel)."""
     q = max(1, int(sr // SIM_SEARCH_RATE))
-    xd = scipy.signal.resample_poly(x, 1, q) if q > 1 else x.copy()
+    xd = _signal().resample_poly(x, 1, q) if q > 1 else x.copy()
     return _SimFeatures(q, np.asarray(xd, dtype=np.float64))
 
 
@@ -86,8 +93,8 @@ def find_donor(c: Ctx, s: int, e: int, cl: int, cr: int, guard: int = 0) -> tupl
     et = np.dot(tmpl, tmpl)
     if et <= 1e-20:
         return -1, -1.0
-    num = scipy.signal.fftconvolve(xd, tmpl[::-1], mode="valid")
-    den = scipy.signal.fftconvolve(xd * xd, w[::-1], mode="valid")
+    num = _signal().fftconvolve(xd, tmpl[::-1], mode="valid")
+    den = _signal().fftconvolve(xd * xd, w[::-1], mode="valid")
     ncc = num / np.sqrt(np.maximum(den, 1e-20) * et)
     # windows (at full rate) must not touch unknown samples, the gap itself included
     cum = np.concatenate([[0], np.cumsum(c.unknown)])

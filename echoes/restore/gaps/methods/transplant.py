@@ -26,10 +26,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.signal
 
 from echoes.restore.gaps.methods.base import Ctx, usable_context
 from echoes.restore.gaps.methods.lsar import fill_lsar
+
+
+def _signal():
+    """scipy.signal, imported on first use (0.5 s at start-up that a restore without gaps to
+    fill never needs)."""
+    import scipy.signal
+
+    return scipy.signal
 
 #: Feature frames: hop of about TP_HOP_S (a power of two in samples), frame twice as long,
 #: TP_BANDS log-spaced bands from TP_FMIN Hz to min(TP_FMAX, Nyquist).
@@ -132,7 +139,7 @@ def _search(c: Ctx, f: TransplantFeatures, s: int, e: int, nl: int, nr: int) -> 
     if nf < tlen + 1:
         return []
     sw = w.sum() * F.shape[1]
-    cross = scipy.signal.oaconvolve(F, T[::-1], mode="valid", axes=0).sum(axis=1)
+    cross = _signal().oaconvolve(F, T[::-1], mode="valid", axes=0).sum(axis=1)
     rows = F.astype(np.float64).sum(axis=1)
     sq = (F.astype(np.float64) ** 2).sum(axis=1)
     sum_f = np.convolve(rows, w[::-1], mode="valid")
@@ -181,8 +188,8 @@ def _align(c: Ctx, s: int, e: int, t: int, nl: int, nr: int, hop: int) -> tuple[
     if hi < lo or et <= 0:
         return t, -1.0
     seg = x[lo - a : hi + glen + a]
-    l_part = scipy.signal.correlate(seg[: hi - lo + a], x[s - a : s], mode="valid")
-    r_part = scipy.signal.correlate(seg[glen + a :], x[e : e + a], mode="valid")
+    l_part = _signal().correlate(seg[: hi - lo + a], x[s - a : s], mode="valid")
+    r_part = _signal().correlate(seg[glen + a :], x[e : e + a], mode="valid")
     num = l_part + r_part
     cs = np.concatenate([[0.0], np.cumsum(seg * seg)])
     m = np.arange(num.size)
@@ -205,7 +212,7 @@ def _eq_gain(c: Ctx, s: int, e: int, t: int, a: int) -> tuple[np.ndarray, float,
     def psd(y):
         if y.size < nfft:
             y = np.pad(y, (0, nfft - y.size))
-        return scipy.signal.welch(y, sr, nperseg=nfft)[1]
+        return _signal().welch(y, sr, nperseg=nfft)[1]
     left_g, right_g = x[s - a : s], x[e : e + a]
     left_d, right_d = x[t - a : t], x[t + glen : t + glen + a]
     pg, pd = psd(np.concatenate([left_g, right_g])), psd(np.concatenate([left_d, right_d]))
@@ -217,7 +224,7 @@ def _eq_gain(c: Ctx, s: int, e: int, t: int, a: int) -> tuple[np.ndarray, float,
         ratio[i] = (pg[sel].sum() + 1e-20) / (pd[sel].sum() + 1e-20)
     gdb = np.clip(10 * np.log10(ratio), -TP_MAX_EQ_DB, TP_MAX_EQ_DB)
     gdb -= np.average(gdb, weights=pg + 1e-20)  # the EQ shapes, the gains below set the level
-    taps = scipy.signal.firwin2(513, f / (sr / 2), 10 ** (gdb / 20))
+    taps = _signal().firwin2(513, f / (sr / 2), 10 ** (gdb / 20))
 
     def gain(g, d):
         eg, ed = float(g @ g), float(d @ d)
@@ -293,7 +300,7 @@ def fill_transplant(c: Ctx, s: int, e: int) -> tuple[np.ndarray, str, dict]:
             pad = taps.size // 2
             lo, hi = max(0, t - pad), min(c.x.size, t + glen + pad)
             src = np.asarray(c.x[lo:hi], dtype=np.float64)
-            donor = scipy.signal.fftconvolve(src, taps, mode="same")[t - lo : t - lo + glen]
+            donor = _signal().fftconvolve(src, taps, mode="same")[t - lo : t - lo + glen]
             ramp = np.linspace(0.0, 1.0, glen)
             donor = donor * 10 ** (((1 - ramp) * 20 * np.log10(gl) + ramp * 20 * np.log10(gr)) / 20)
     else:  # no donor found (a short recording): the stretch just before the gap, else just after
