@@ -265,3 +265,23 @@ def test_model_names_and_chunking_come_from_the_registry(restorer: Restorer) -> 
     assert RestoreOptions().model == "fast"
     with pytest.raises(ParameterError, match="--model"):
         RestoreOptions(model="nope").validate()
+
+
+def test_denoise_always_reports_side_by_side_classifier_windows():
+    """Under denoise="always" the verdict is only reported: its 5-s windows do not overlap
+    (half the classifier's work); auto keeps windows every 2.5 s."""
+    from echoes.api import Restorer, RestoreOptions
+    from echoes.restore.pipeline import ALWAYS_HOP_S
+
+    sr = 22_050
+    rng = np.random.default_rng(3)
+    t = np.arange(16 * sr) / sr
+    x = (0.2 * np.sin(2 * np.pi * 220 * t) + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
+    r = Restorer()
+    starts = {}
+    for mode in ("always", "auto"):
+        segs = r.restore(x, sr, RestoreOptions(denoise=mode, inpaint="never")).report["segments"]
+        starts[mode] = np.diff([s["start"] for s in segs])
+    assert ALWAYS_HOP_S == 5.0
+    assert np.allclose(starts["always"][:-1], 5.0, atol=0.03)
+    assert np.allclose(starts["auto"][:-1], 2.5, atol=0.03)

@@ -6,8 +6,9 @@ to its exit (interpreter, imports, weights, reading, restoring, writing): ``pyth
 restore SRC -o DST --denoise always --model M`` for every de-noiser of the registry, and a
 noisereduce script that reads the file with soundfile, runs ``noisereduce.reduce_noise`` on each
 channel and writes PCM_16. Every round runs each process once, in an order rotated round by
-round; the table gives medians of wall time, CPU time (user + system) and peak memory (each
-child's own ``ru_maxrss`` from ``os.wait4``), and the realtime factor. No result is kept from a
+round; the table gives medians of wall time and CPU time (user + system, the child's own from
+``os.wait4``) and the realtime factor. No peak memory: on Linux a child's ``ru_maxrss`` starts
+from its parent's size at the fork, and this parent has just run the in-process benchmarks. No result is kept from a
 process that failed or wrote the wrong number of frames.
 """
 
@@ -48,8 +49,8 @@ def _write_source(path: Path, minutes: float, channels: int, sr: int = 44_100) -
     sf.write(path, x.T, sr, subtype="PCM_16")
 
 
-def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, int]:
-    """(wall s, CPU s, peak MB, return code) of one child process."""
+def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """(wall s, CPU s, return code) of one child process."""
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _pid, status, ru = os.wait4(proc.pid, 0)
@@ -57,7 +58,7 @@ def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, int]
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.stderr is not None:
         proc.stderr.close()
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, proc.returncode
+    return wall, ru.ru_utime + ru.ru_stime, proc.returncode
 
 
 def bench_whole(*, minutes: float = 5.0, repeats: int = 3, channels: tuple[int, ...] = (1, 2),
@@ -87,17 +88,17 @@ def bench_whole(*, minutes: float = 5.0, repeats: int = 3, channels: tuple[int, 
             if have_nr:
                 procs["noisereduce (reduce_noise per channel)"] = [sys.executable, "-c", NOISEREDUCE, str(src),
                                                                    str(Path(tmp) / "o_nr.wav")]
-            got: dict[str, list[tuple[float, float, float]]] = {k: [] for k in procs}
+            got: dict[str, list[tuple[float, float]]] = {k: [] for k in procs}
             failed: dict[str, str] = {}
             names = list(procs)
             for r in range(repeats):
                 for k in names[r % len(names):] + names[: r % len(names)]:
-                    wall, cpu, mb, rc = _run(procs[k], env)
+                    wall, cpu, rc = _run(procs[k], env)
                     out = Path(procs[k][-1] if k.startswith("noisereduce") else procs[k][procs[k].index("-o") + 1])
                     if rc != 0 or not out.exists() or sf.info(out).frames != frames:
                         failed[k] = f"exit {rc}"
                         continue
-                    got[k].append((wall, cpu, mb))
+                    got[k].append((wall, cpu))
                     out.unlink()
             for k in names:
                 if k in failed and not got[k]:
@@ -106,7 +107,6 @@ def bench_whole(*, minutes: float = 5.0, repeats: int = 3, channels: tuple[int, 
                 w = statistics.median(g[0] for g in got[k])
                 rows.append({"process": k, "channels": ch, "wall_s": round(w, 2),
                              "cpu_s": round(statistics.median(g[1] for g in got[k]), 2),
-                             "peak_mb": round(statistics.median(g[2] for g in got[k]), 1),
                              "rtf": round(minutes * 60 / w, 1), "runs": len(got[k])})
             if not have_nr:
                 rows.append({"process": "noisereduce", "channels": ch, "error": "not installed"})
@@ -117,11 +117,10 @@ def format_whole(res: dict[str, Any]) -> list[str]:
     """Markdown table of :func:`bench_whole`'s result."""
     lines = ["", f"Whole processes on {res['minutes']:g} min of 44.1 kHz PCM_16 (median of {res['repeats']} "
                  "rounds, order rotated; start-up, reading and writing included)", "",
-             "| channels | process | wall s | CPU s | peak MB | × realtime |", "|---|---|---:|---:|---:|---:|"]
+             "| channels | process | wall s | CPU s | × realtime |", "|---|---|---:|---:|---:|"]
     for r in res["rows"]:
         if "error" in r:
-            lines.append(f"| {r['channels']} | {r['process']} | error: {r['error']} | | | |")
+            lines.append(f"| {r['channels']} | {r['process']} | error: {r['error']} | | |")
         else:
-            lines.append(f"| {r['channels']} | {r['process']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
-                         f"{r['peak_mb']:.0f} | {r['rtf']:.1f} |")
+            lines.append(f"| {r['channels']} | {r['process']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['rtf']:.1f} |")
     return lines
