@@ -167,6 +167,7 @@ def register_highs(sub) -> None:
     p.add_argument("--val-every", type=int, default=250)
     p.add_argument("--limit-clips", type=int, default=None, help="use at most this many clips per folder")
     p.add_argument("--hidden", type=int, default=None, help="width of the envelope network (default 192)")
+    p.add_argument("--init", default=None, metavar="DIR", help="start from the highs weights in DIR (fine-tuning)")
     p.add_argument("--dilations", type=int, nargs="+", default=None, metavar="D",
                    help="dilations of its residual blocks over frames (default 1 2 4 8 16 1)")
     p.set_defaults(func=_run_highs)
@@ -179,5 +180,5 @@ def _run_highs(args: argparse.Namespace) -> int:
                         batch_size=args.batch_size, lr=args.lr, workers=args.workers, device=args.device,
                         val_count=args.val_count, val_every=args.val_every, limit_clips=args.limit_clips,
                         model_kwargs={k: v for k, v in (("hidden", args.hidden), ("dilations", args.dilations)) if v}
-                        or None)
+                        or None, init=args.init)
     return 0

@@ -202,10 +202,11 @@ def validate(net: HighsNet, vx, vt, vc, dev, batch: int = 32) -> dict[str, float
 def train(*, data: list[str | Path], out: str | Path, seed: int = 0, steps: int | None = None,
           minutes: float | None = None, batch_size: int = 32, lr: float = 1e-3, workers: int = 0,
           device: str = "cpu", val_count: int = 48, val_every: int = 250, limit_clips: int | None = None,
-          model_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+          model_kwargs: dict[str, Any] | None = None, init: str | Path | None = None) -> dict[str, Any]:
     """Train :class:`HighsNet` on the ``train`` clips of ``data`` (validating on their ``val``
     clips where there are some, otherwise the last 5 % of each folder's) and save the best state
-    as ``out/highs.*`` (float16). Returns the training record."""
+    as ``out/highs.*`` (float16). ``init``: start from the ``highs`` weights in that folder (their
+    sizes; ``model_kwargs`` is then ignored). Returns the training record."""
     if steps is None and minutes is None:
         raise ParameterError("give --steps or --minutes (or both)")
     t0 = time.time()
@@ -226,7 +227,17 @@ def train(*, data: list[str | Path], out: str | Path, seed: int = 0, steps: int 
     val_clips = full_band(np.concatenate(va))
     log.info("train clips %d of %d full band; val clips %d", len(train_clips), n_all, len(val_clips))
     vx, vt, vc = validation_set(val_clips, seed, val_count)
-    net = HighsNet(**(model_kwargs or {})).to(dev)
+    init_rec = None
+    if init is not None:
+        from echoes.core.checkpoint import load_model
+
+        net0, cfg0 = load_model(init, STEM, map_location="cpu")
+        net = net0.float().to(dev)
+        tr0 = cfg0.get("training", {})
+        init_rec = {"from": str(init), "sha256": cfg0.get("sha256"), "steps": tr0.get("steps"),
+                    "training": {k: v for k, v in tr0.items() if k not in ("history", "init")}}
+    else:
+        net = HighsNet(**(model_kwargs or {})).to(dev)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-5)
     ds = HighsExamples(train_clips, seed=seed, size=2**31 - 1, noise_dir=None)
     total = steps if steps is not None else 10**9
@@ -269,6 +280,7 @@ def train(*, data: list[str | Path], out: str | Path, seed: int = 0, steps: int 
            "batch_size": batch_size, "lr": lr, "minutes_budget": minutes, "crop_s": CROP / SR,
            "cutoff_range_hz": list(CUTOFF_RANGE), "filters": FILTERS, "device": str(dev), "commit": git_commit(),
            "wall_s": round(time.time() - t0, 1), "history": history, "weights_dtype": "float16",
+           "init": init_rec,
            "recipe": "echoes.train.highs (random low-passes and horn resonances over full-band clean piano)",
            "loss": "missing-band LSD + kept-band LSD + 0.1 x missing-band LSD at n_fft 512 and 2048"}
     save_model(net.cpu().half(), out, STEM, extra={"stft": HIGHS_STFT.to_dict(), "sample_rate": SR,
