@@ -570,9 +570,9 @@ def test_registry_lists_every_method_and_burg2_is_lsar():
     assert list(r["gap_snr"]) == ["lsar"]
 
 
-def test_ensemble_is_a_probe_weighted_mean_no_worse_than_its_weighted_candidates():
-    """The ensemble's fill is the weighted mean of its candidates' fills (weights from the probe
-    errors), so its squared error is at most their weighted mean squared error (convexity)."""
+def test_ensemble_is_the_mean_of_its_candidates_and_no_worse_than_their_mean_error():
+    """The ensemble's fill is the mean of its candidates' fills, so its squared error is at
+    most the mean of theirs (convexity), on a decaying chord with a little noise."""
     from echoes.restore.gaps.methods import ensemble as E
     from echoes.restore.gaps.methods.base import Ctx
 
@@ -584,21 +584,11 @@ def test_ensemble_is_a_probe_weighted_mean_no_worse_than_its_weighted_candidates
     unknown = np.zeros(x.size, bool)
     unknown[s:e] = True
     c = Ctx(x, SR, unknown)
-    errs = E.probe_errors(c, s, e)
-    assert errs is not None and set(errs) == set(E.CANDIDATES) and all(v >= 0 for v in errs.values())
-    w = {k: 1.0 / (v + E.WEIGHT_EPS) for k, v in errs.items()}
-    tot = sum(w.values())
-    fills = {k: f(c, s, e) for k, f in E.CANDIDATES.items()}
+    fills = [f(c, s, e) for f in E.CANDIDATES.values()]
+    assert len(fills) == 4
     y = E.fill_ensemble(c, s, e)
-    np.testing.assert_allclose(y, sum(w[k] / tot * fills[k] for k in fills), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(y, np.mean(fills, axis=0), rtol=1e-12, atol=1e-15)
+    errs = [float(np.sum((f - x[s:e]) ** 2)) for f in fills]
     err = float(np.sum((y - x[s:e]) ** 2))
-    assert err <= sum(w[k] / tot * float(np.sum((fills[k] - x[s:e]) ** 2)) for k in fills) + 1e-12
-    # no room for a probe on either side (0.14 s of audio): no probe errors, equal weights
-    short = x[: int(0.14 * SR)]
-    s0, e0 = 1000, 1000 + (e - s)
-    u0 = np.zeros(short.size, bool)
-    u0[s0:e0] = True
-    c0 = Ctx(short, SR, u0)
-    assert E.probe_errors(c0, s0, e0) is None
-    np.testing.assert_allclose(E.fill_ensemble(c0, s0, e0),
-                               sum(f(c0, s0, e0) for f in E.CANDIDATES.values()) / len(E.CANDIDATES), rtol=1e-9)
+    assert err <= np.mean(errs) + 1e-15
+    assert 10 * np.log10(np.sum(x[s:e] ** 2) / err) > 10.0  # a real fill of a 50-ms gap, not a flat line

@@ -25,7 +25,7 @@ from echoes.eval.gaps import evaluate_inpainting
 #: Row labels of the gap-filling methods.
 INPAINT_NAMES = {"zero": "zero-fill", "linear": "linear", "lpc": "paper LPC (Burg, cos²)", "janssen": "Janssen",
                  "lsar": "two-sided Burg LSAR",
-                 "lsar-ensemble": "four LSAR fills, probe-weighted", "similarity": "similarity (long gaps)", "auto": "automatic choice"}
+                 "lsar-ensemble": "mean of four LSAR fills", "similarity": "similarity (long gaps)", "auto": "automatic choice"}
 
 #: Methods compared with Janssen's on the same gaps (paired differences).
 PAIRED_VS_JANSSEN = ("lsar", "auto")

@@ -66,7 +66,7 @@ REGISTRY: dict[str, Method] = {m.name: m for m in (
     Method("lsar", _named(fill_lsar, "lsar"),
            "Two-sided least-squares AR interpolation from high-order Burg models (short gaps)."),
     Method("lsar-ensemble", _named(fill_ensemble, "lsar-ensemble"),
-           "Short gaps: four lsar fills averaged, weighted by how well each fills probe gaps beside it."),
+           "Short gaps: the mean of four lsar fills (different model orders and contexts)."),
     Method("similarity", fill_similarity,
            "Long gaps: transplant the best-matching passage of the recording, else lsar.",
            prepare=sim_features),
@@ -92,9 +92,9 @@ def canonical_method(name: str) -> str:
 def choose_method(gap: Gap) -> str:
     """The method ``auto`` uses for a gap: ``lsar-ensemble`` below 150 ms, else ``transplant``.
 
-    Below 150 ms the weighted mean of four ``lsar`` fills (:mod:`.methods.ensemble`) beats
-    one ``lsar`` fill on the real development recordings by 0.2 to 0.6 dB of gap SNR (20 to 80 ms;
-    docs/GAPS.md), at a slightly higher gap LSD.
+    Below 150 ms the mean of four ``lsar`` fills (:mod:`.methods.ensemble`) beats one ``lsar``
+    fill on the real development recordings by 0.2 to 0.7 dB of gap SNR (10 to 80 ms;
+    docs/GAPS.md), at a slightly higher gap LSD at 50 ms.
 
     From 150 ms every AR model fades towards silence; a passage of the recording whose
     surroundings sound like the gap's (level and spectrum matched, AR bridges at the seams)
