@@ -25,12 +25,13 @@ from echoes.core.chunking import second_thread_allowed
 from echoes.errors import ParameterError, TooShortError
 
 
-def _signal():
+def scipy_signal():
     """scipy.signal, imported on first use (with numba and scipy.linalg, 0.7 s of start-up that
-    a restore without gaps to fill or clicks to repair never needs)."""
+    a restore without gaps to fill or clicks to repair never needs; the gap methods use it too)."""
     import scipy.signal
 
     return scipy.signal
+
 
 
 def _solve_toeplitz():
@@ -130,8 +131,8 @@ def extrapolate(context: np.ndarray, a: np.ndarray, n: int) -> np.ndarray:
     """Continue ``context`` (``(samples,)``, at least ``p`` long) by ``n`` samples of AR prediction."""
     p = a.size - 1
     past = context[-p:][::-1]  # y[-1], y[-2], ..., y[-p]
-    zi = _signal().lfiltic([1.0], a, past)
-    y, _ = _signal().lfilter([1.0], a, np.zeros(n), zi=zi)
+    zi = scipy_signal().lfiltic([1.0], a, past)
+    y, _ = scipy_signal().lfilter([1.0], a, np.zeros(n), zi=zi)
     return y
 
 
@@ -149,17 +150,17 @@ def lsar_solve(seg: np.ndarray, g0: int, glen: int, models: list[np.ndarray]) ->
     y[g0 : g0 + glen] = 0.0
     for a in models:
         p = a.size - 1
-        ra = _signal().fftconvolve(a, a[::-1])[p:]  # autocorrelation, lags 0..p
+        ra = scipy_signal().fftconvolve(a, a[::-1])[p:]  # autocorrelation, lags 0..p
         m = min(p + 1, glen)
         col[:m] += ra[:m]
         # prediction errors e[n] = sum_k a[k] y[n-k] of the rows that touch the gap,
         # n in [g0, g0+glen+p), all inside seg (p known samples on each side)
         lo = max(0, g0 - p)
         hi = min(seg.size, g0 + glen + p)
-        e = _signal().fftconvolve(y[lo:hi], a, mode="full")[g0 - lo : hi - lo]
+        e = scipy_signal().fftconvolve(y[lo:hi], a, mode="full")[g0 - lo : hi - lo]
         ew = np.zeros(glen + p)
         ew[: e.size] = e
-        rhs -= _signal().fftconvolve(ew, a[::-1], mode="valid")[:glen]
+        rhs -= scipy_signal().fftconvolve(ew, a[::-1], mode="valid")[:glen]
     col[0] *= 1.0 + 1e-10
     return solve_toeplitz(col, rhs, max(a.size - 1 for a in models))
 

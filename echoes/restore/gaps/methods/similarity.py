@@ -20,18 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from echoes.restore.gaps.ar import scipy_signal as _signal
 from echoes.restore.gaps.methods.base import LONG_GAP_S, Ctx, gap_snr, usable_context
 from echoes.restore.gaps.methods.lsar import fill_lsar, joint_lsar
 
 log = logging.getLogger(__name__)
-
-
-def _signal():
-    """scipy.signal, imported on first use (0.5 s at start-up that a restore without gaps to
-    fill never needs)."""
-    import scipy.signal
-
-    return scipy.signal
 
 #: Context each side used to match (ms): max(SIM_MIN_CONTEXT_MS, gap) capped at
 #: SIM_MAX_CONTEXT_MS, plus the guard band.

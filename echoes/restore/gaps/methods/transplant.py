@@ -27,16 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from echoes.restore.gaps.ar import scipy_signal as _signal
 from echoes.restore.gaps.methods.base import Ctx, usable_context
 from echoes.restore.gaps.methods.lsar import fill_lsar
-
-
-def _signal():
-    """scipy.signal, imported on first use (0.5 s at start-up that a restore without gaps to
-    fill never needs)."""
-    import scipy.signal
-
-    return scipy.signal
 
 #: Feature frames: hop of about TP_HOP_S (a power of two in samples), frame twice as long,
 #: TP_BANDS log-spaced bands from TP_FMIN Hz to min(TP_FMAX, Nyquist).
