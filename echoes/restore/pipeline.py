@@ -253,8 +253,8 @@ class Restorer:
         # 1. classify every window
         t = time.perf_counter()
         say(0.05, "classifying")
-        # with --denoise always the verdict decides nothing but the report: windows side by side
-        # (ALWAYS_HOP_S) instead of half-overlapping halves the network's work
+        # with --denoise always the verdict only feeds the report (and, through it, whether isolated
+        # clicks are searched): windows side by side (ALWAYS_HOP_S) halve the network's work
         verdict = self.classify(x2, sample_rate, **({"hop_s": ALWAYS_HOP_S} if opts.denoise == "always" else {}))
         timings["classify_s"] = time.perf_counter() - t
 
