@@ -68,6 +68,18 @@ def place_gaps(
     return sorted(starts)
 
 
+def damage(x: np.ndarray, sample_rate: int, length: int, count: int, *, margin: int,
+           rng: np.random.Generator) -> tuple[list[Gap], np.ndarray]:
+    """Gaps placed by :func:`place_gaps` and a copy of ``x`` with them zeroed: ``(gaps, damaged)``
+    (no gap, and ``x`` itself, where none fits)."""
+    gaps = [Gap(s, s + length, sample_rate)
+            for s in place_gaps(x, sample_rate, length, count, margin=margin, rng=rng)]
+    damaged = x.copy() if gaps else x
+    for g in gaps:
+        damaged[g.start : g.end] = 0.0
+    return gaps, damaged
+
+
 #: Per-gap SNRs are capped here in evaluation means (an exact copy has an infinite SNR).
 SNR_CAP_DB = 60.0
 
@@ -227,13 +239,9 @@ def evaluate_inpainting(
         for k, x in enumerate(mono):
             rng = np.random.default_rng([seed, int(ms * 1000), k])
             count = short_gaps_per_signal if ms < 1000 * LONG_GAP_S else gaps_per_signal
-            starts = place_gaps(x, sample_rate, length, count, margin=margin, rng=rng)
-            if not starts:
+            gaps, damaged = damage(x, sample_rate, length, count, margin=margin, rng=rng)
+            if not gaps:
                 continue
-            gaps = [Gap(s, s + length, sample_rate) for s in starts]
-            damaged = x.copy()
-            for g in gaps:
-                damaged[g.start : g.end] = 0.0
             n_gaps += len(gaps)
             for m in methods:
                 t = time.perf_counter()

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from echoes.core.audio import resample
-from echoes.eval.gaps import SNR_CAP_DB, place_gaps
+from echoes.eval.gaps import SNR_CAP_DB, damage
 from echoes.eval.stats import paired_difference
 from echoes.restore.gaps.fill import fill_gaps
 from echoes.restore.gaps.methods.base import gap_snr
@@ -143,13 +143,9 @@ def real_gaps_section(recordings: Sequence, *, quick: bool, seed: int = 0,
         acc = {m: {"snr": [], "lsd": [], "piece": [], "t": 0.0, "used": {}} for m in methods}
         for k, x in enumerate(signals):
             rng = np.random.default_rng([seed, int(ms * 1000), k])
-            starts = place_gaps(x, RATE, length, count, margin=margin, rng=rng)
-            if not starts:
+            gaps, damaged = damage(x, RATE, length, count, margin=margin, rng=rng)
+            if not gaps:
                 continue
-            gaps = [Gap(s, s + length, RATE) for s in starts]
-            damaged = x.copy()
-            for g in gaps:
-                damaged[g.start : g.end] = 0.0
             for m in methods:
                 t = time.perf_counter()
                 if m == "copy-previous":
