@@ -377,7 +377,7 @@ def test_ray_local_gives_the_same_bytes_as_local_mode(tmp_path, monkeypatch, pip
     ma, mb = read_manifest(tmp_path / "local" / "manifest.jsonl"), read_manifest(tmp_path / "ray" / "manifest.jsonl")
     assert {k: e["output_sha256"] for k, e in ma.items()} == {k: e["output_sha256"] for k, e in mb.items()}
     if stub is None:
-        assert set(ma["a.wav"]["weights"]) == {"classifier", "cae", "denoiser", "highs"}
+        assert set(ma["a.wav"]["weights"]) == {"classifier", "cae", "denoiser", "archival", "highs"}
         assert ma["a.wav"]["denoised_fraction"] == 1.0 and ma["a.wav"]["timings"]["denoise_s"] > 0
 
 

@@ -229,6 +229,33 @@ def test_pack_roundtrip_and_budget(tiny_corpus, tmp_path):
     assert small["totals"]["bytes"] <= 0.3 * 2**20 * 1.05
 
 
+def test_a_44k_pack_trains_only_a_44k_model(tiny_corpus, tmp_path):
+    """``--rate 44100`` packs clips and noise at 44.1 kHz, with the band above 11 kHz; a 22.05-kHz
+    trainer refuses it, and the archival trainer (44.1 kHz) reads it."""
+    from echoes.train.common import load_clips
+    from echoes.train import denoiser as T
+
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    sf.write(noise / "my_noise.flac", (0.05 * np.random.default_rng(0).standard_normal(44100)).astype(np.float32), 44100)
+    meta = C.pack_corpus(tiny_corpus, tmp_path / "p44", max_mb=5, noise_dir=noise, silent_keep=1.0, rate=44_100,
+                         codec="flac")
+    assert meta["sample_rate"] == 44_100 and C.pack_rate(tmp_path / "p44") == 44_100
+    audio, _ = C.load_pack(tmp_path / "p44", "train")
+    assert audio.shape[-1] == 220_500
+    assert np.load(tmp_path / "p44" / "noise" / "my_noise.npy").size == 44_100
+    spec = np.abs(np.fft.rfft(np.load(tmp_path / "p44" / "noise" / "my_noise.npy").astype(np.float64)))
+    assert np.mean(spec[15_000:20_000] ** 2) > 0.3 * np.mean(spec[1_000:10_000] ** 2)  # white up to 20 kHz
+    with pytest.raises(ParameterError):
+        load_clips(tmp_path / "p44", "train")  # 22.05 kHz asked
+    assert load_clips(tmp_path / "p44", "train", rate=44_100)[1].shape[-1] == 220_500
+    rec = T.train(data=tmp_path / "p44", out=tmp_path / "w", models=["archival"], steps=1, batch_size=2, val_count=2,
+                  val_every=1, half=False, model_kwargs={"channels": [4, 4, 4, 4], "bottleneck": 8})["archival"]
+    assert rec["sample_rate"] == 44_100
+    cfg = json.loads((tmp_path / "w" / "archival.json").read_text())
+    assert cfg["stft"]["n_fft"] == 4096 and cfg["kwargs"]["n_bins"] == 2049 and cfg["kwargs"]["feature_gain"] == 0.5
+
+
 def test_flac_pack_holds_the_same_clips_bit_for_bit(tiny_corpus, tmp_path):
     a = C.pack_corpus(tiny_corpus, tmp_path / "npz", max_mb=5, silent_keep=1.0)
     b = C.pack_corpus(tiny_corpus, tmp_path / "flac", max_mb=5, silent_keep=1.0, codec="flac")

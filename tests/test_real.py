@@ -100,8 +100,11 @@ def test_real_sections_run_end_to_end(real_dir):
     d = r["denoise"]["snrs"]
     for table in d.values():
         assert table["do-nothing"]["si_sdr_gain_db"] == 0.0
-        assert {"4 kHz low-pass", "fast", "paper CAE"} <= set(table)
-        assert all(np.isfinite(m["lsd 0-4 kHz"]) for m in table.values())
+        assert {"4 kHz low-pass", "fast", "archival", "paper CAE"} <= set(table)
+        assert all(np.isfinite(m["lsd 0-4 kHz"]) and np.isfinite(m["lsd 11-16 kHz"]) for m in table.values())
+    white = r["denoise"]["white"]  # the paper's protocol: 0 dB white noise, output SNR
+    assert abs(white["do-nothing"]["snr_db"]) < 0.5 and white["fast"]["snr_db"] > white["do-nothing"]["snr_db"] + 3
     assert r["historic"]["h"]["methods"]["4 kHz low-pass"]["4-11 kHz"]["loud_change_db"] < -5
     md = "\n".join(render_real(r))
     assert "### Classifier" in md and "### De-noising real piano" in md and "### Historic transfers" in md
+    assert "white Gaussian noise at 0 dB" in md and "| archival |" in md

@@ -57,6 +57,8 @@ def register(subparsers) -> None:
     d.set_defaults(func=run_degrade)
 
     k = sub.add_parser("pack", help="compact training pack (22.05 kHz clips + train noise, numpy only)")
+    k.add_argument("--rate", type=int, default=22_050, choices=[22_050, 44_100],
+                   help="sample rate of the clips and noise (default 22050; 44100 for the archival de-noiser)")
     k.add_argument("--corpus", required=True, metavar="DIR")
     k.add_argument("--out", required=True, metavar="DIR")
     k.add_argument("--max-mb", type=float, default=40.0, help="size limit in MiB (default 40)")
@@ -79,6 +81,8 @@ def register(subparsers) -> None:
     r.add_argument("--codec", choices=["ogg", "flac"], default="ogg", help="shard format (default ogg: about 20 MB)")
     r.add_argument("--resample-quality", choices=["HQ", "VHQ", "fft"], default="HQ",
                    help="resampler to 22,050 Hz (as for pack)")
+    r.add_argument("--rate", type=int, default=22_050, choices=[22_050, 44_100],
+                   help="sample rate of the clips (default 22050; 44100 for the archival de-noiser)")
     r.add_argument("--max-clips", type=int, default=None, help="keep this many clips, evenly spaced (default all)")
     r.set_defaults(func=run_pack_real)
 
@@ -129,7 +133,7 @@ def run_pack(args: argparse.Namespace) -> int:
 
     m = pack_corpus(args.corpus, args.out, max_mb=args.max_mb, noise_dir=args.noise_dir, seed=args.seed,
                     codec=args.codec, splits=tuple(args.splits), exclude=args.exclude_pack,
-                    quality=args.resample_quality)
+                    quality=args.resample_quality, rate=args.rate)
     t = m["totals"]
     parts = ", ".join(f"{s}: {v['clips']} clips ({v['minutes']:.1f} min, {v['pieces']} pieces)"
                       for s, v in t.items() if isinstance(v, dict))
@@ -140,7 +144,8 @@ def run_pack(args: argparse.Namespace) -> int:
 def run_pack_real(args: argparse.Namespace) -> int:
     from echoes.data.real import pack_real
 
-    m = pack_real(args.real, args.out, codec=args.codec, quality=args.resample_quality, max_clips=args.max_clips)
+    m = pack_real(args.real, args.out, codec=args.codec, quality=args.resample_quality, max_clips=args.max_clips,
+                  rate=args.rate)
     size = sum(f.stat().st_size for f in Path(args.out).rglob("*") if f.is_file())
     print(f"real pack in {args.out}: {len(m['clips'])} clips of 5 s; {size / 2**20:.1f} MiB")
     return 0

@@ -87,7 +87,9 @@ def register_denoiser(sub) -> None:
                    help="corpus or training-pack folder; or several packs with disjoint clips "
                         "(their train clips together; val clips and noise from the first)")
     p.add_argument("--out", required=True, metavar="DIR", help="weights folder to write")
-    p.add_argument("--model", default="both", choices=["paper", "default", "both"])
+    p.add_argument("--model", default="both", choices=["paper", "default", "fast", "archival", "both"],
+                   help="which de-noiser: paper, fast (alias default), archival (44.1 kHz; packs made with "
+                        "--rate 44100), or both (paper and fast; the default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=None, help="optimiser steps (reproducible)")
     p.add_argument("--minutes", type=float, default=None, help="wall-clock budget for the training loop")
@@ -100,6 +102,9 @@ def register_denoiser(sub) -> None:
     p.add_argument("--val-every", type=int, default=250)
     p.add_argument("--limit-clips", type=int, default=None, help="use at most this many clips (smoke tests)")
     p.add_argument("--init", default=None, metavar="DIR", help="start from the weights in DIR (fine-tuning)")
+    p.add_argument("--init-model", default=None, choices=["paper", "default", "fast", "archival"],
+                   help="with --init: start from this model's weights in DIR instead of the trained model's own "
+                        "(archival from fast: the network is grown to the 44.1-kHz grid)")
     p.add_argument("--lr-paper", type=float, default=5e-4, help="learning rate of the CAE")
     p.add_argument("--float32", action="store_true", help="save float32 weights (default float16: half the size)")
     p.add_argument("--mix", default=None, metavar="K=W,...",
@@ -144,7 +149,7 @@ def _run_denoiser(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, lr=args.lr, workers=args.workers, device=args.device,
         noise_dir=args.noise_dir, val_count=args.val_count, val_every=args.val_every,
         limit_clips=args.limit_clips, init=args.init, lr_paper=args.lr_paper, half=not args.float32, mix=mix,
-        select=args.select, pitch_cents=args.pitch_cents, noise_split=args.noise_split,
+        select=args.select, pitch_cents=args.pitch_cents, noise_split=args.noise_split, init_model=args.init_model,
         model_kwargs={k: v for k, v in (("channels", args.channels), ("bottleneck", args.bottleneck),
                                         ("taps", args.taps), ("dilations", args.dilations)) if v} or None)
     return 0

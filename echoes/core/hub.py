@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 #: The checkpoints Echoes ships: classifier, the paper's autoencoder, the default de-noiser, the
 #: high-frequency extension.
-WEIGHT_NAMES = ("classifier", "cae", "denoiser", "highs")
+WEIGHT_NAMES = ("classifier", "cae", "denoiser", "archival", "highs")
 ENV_VAR = "ECHOES_WEIGHTS"
 HUB_TIMEOUT_S = 5.0
 _HF_RE = re.compile(r"^hf://(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)(?:@(?P<rev>[\w./-]+))?$")

@@ -51,6 +51,9 @@ class STFTConfig:
 
 #: The paper's grid: 5 s at 22.05 kHz -> 1025 x 216.
 PAPER_STFT = STFTConfig()
+#: The archival de-noiser's grid: 44.1 kHz, the same window and hop in seconds as the paper's
+#: (93 ms, 23 ms) and the same 10.8-Hz bins, twice as many (2049, up to 22,050 Hz).
+ARCHIVAL_STFT = STFTConfig(sample_rate=44_100, n_fft=4096, hop_length=1024, win_length=4096)
 
 _windows: dict[tuple, torch.Tensor] = {}
 

@@ -56,10 +56,19 @@ def _mag_snr(clean: np.ndarray, est: np.ndarray) -> float:
     return float(10 * torch.log10((a ** 2).sum() / ((a - b) ** 2).sum().clamp_min(1e-20)))
 
 
+def lowpass_4k(y: np.ndarray, sr: int = EVAL_RATE) -> np.ndarray:
+    """The plain baseline: an 8th-order Butterworth low-pass at 4 kHz, zero phase, float32."""
+    import scipy.signal
+
+    sos = scipy.signal.butter(8, 4_000.0, fs=sr, output="sos")
+    return scipy.signal.sosfiltfilt(sos, np.asarray(y, dtype=np.float64), axis=-1).astype(np.float32)
+
+
 def denoise_methods(weights, device: str) -> dict[str, Any]:
     """The methods compared, row label -> ``fn(noisy float32 (samples,)) -> estimate``: do-nothing,
-    noisereduce (both gatings, where installed) and every de-noiser of the registry."""
-    out: dict[str, Any] = {"do-nothing": lambda y: y}
+    the 4 kHz low-pass, noisereduce (both gatings, where installed) and every de-noiser of the
+    registry."""
+    out: dict[str, Any] = {"do-nothing": lambda y: y, "4 kHz low-pass": lowpass_4k}
     try:
         import noisereduce
 

@@ -8,7 +8,8 @@ DIR is laid out like ``../shared/data/real`` (:mod:`echoes.eval.real_material`).
   sound (RMS above :data:`SOUND_DBFS`) judged noisy (should be all).
 - :func:`denoise_section`: excerpts of the development recordings (mono, 44.1 kHz) under the
   real surface noise of ``noise/`` at :data:`NOISE_SNRS_DB`; per method SI-SDR, its gain,
-  ViSQOL and the log-spectral distance in 0-4 kHz and 4-11 kHz (frames with music).
+  ViSQOL and the log-spectral distance in 0-4, 4-11 and 11-16 kHz (frames with music); and the
+  paper's protocol on the same excerpts (white Gaussian noise at 0 dB SNR, output SNR).
 - :func:`historic_section`: each historic transfer (mono, its own rate) before and after each
   method: per band the noise floor (mean level of the quietest 10 % of 50-ms frames) and the
   loud-frame level (the loudest 10 %), in dB.
@@ -23,14 +24,13 @@ import time
 from typing import Any, Callable
 
 import numpy as np
-import scipy.signal
 
 from echoes.core import audio as eaudio
 from echoes.core import metrics
 from echoes.data.degrade import add_noise_at_snr
 from echoes.data.degrade.recorded import loop_noise
 from echoes.eval.codecs import VARIANTS, variant
-from echoes.eval.denoise import denoise_methods
+from echoes.eval.denoise import denoise_methods, lowpass_4k  # noqa: F401  (lowpass_4k re-exported)
 from echoes.eval.real_material import Recording
 from echoes.restore.classify import Classifier
 
@@ -43,16 +43,12 @@ NOISE_SNRS_DB = (5.0, 15.0)
 #: De-noising excerpts: this long (s), this many per recording (quick: 1 of 5 s).
 EXCERPT_S, EXCERPTS = 10.0, 3
 #: Bands (Hz) for the log-spectral distance and for the historic levels.
-LSD_BANDS = {"0-4 kHz": (0.0, 4_000.0), "4-11 kHz": (4_000.0, 11_025.0)}
+LSD_BANDS = {"0-4 kHz": (0.0, 4_000.0), "4-11 kHz": (4_000.0, 11_025.0), "11-16 kHz": (11_025.0, 16_000.0)}
+#: The paper's protocol: white Gaussian noise at this SNR (dB); its score is the output SNR.
+WHITE_SNR_DB = 0.0
 HISTORIC_BANDS = {"< 1 kHz": (0.0, 1_000.0), "1-4 kHz": (1_000.0, 4_000.0), "4-11 kHz": (4_000.0, 11_025.0)}
 QUICK_VARIANTS = ("as_is", "mp3_128", "ogg", "sr_16000", "sr_48000")
 RATE = 44_100
-
-
-def lowpass_4k(y: np.ndarray, sr: int = RATE) -> np.ndarray:
-    """The plain baseline: an 8th-order Butterworth low-pass at 4 kHz, zero phase, float32."""
-    sos = scipy.signal.butter(8, 4_000.0, fs=sr, output="sos")
-    return scipy.signal.sosfiltfilt(sos, np.asarray(y, dtype=np.float64), axis=-1).astype(np.float32)
 
 
 def _window_sound(mono: np.ndarray, sr: int, segments) -> list[bool]:
@@ -123,9 +119,7 @@ def _music_frames(x: np.ndarray, hop: int = 512) -> np.ndarray:
 
 def all_methods(weights, device: str) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     """do-nothing, the 4 kHz low-pass, noisereduce and every de-noiser of the registry, at 44.1 kHz."""
-    out = denoise_methods(weights, device)
-    out = {"do-nothing": out.pop("do-nothing"), "4 kHz low-pass": lowpass_4k, **out}
-    return out
+    return denoise_methods(weights, device)
 
 
 def denoise_section(dev: list[Recording], noise: list[Recording], methods: dict[str, Callable], *,
@@ -167,7 +161,24 @@ def denoise_section(dev: list[Recording], noise: list[Recording], methods: dict[
         for name in table:
             table[name]["si_sdr_gain_db"] = round(table[name]["si_sdr_db"] - base, 3)
         res["snrs"][f"{snr:g}"] = table
+    res["white"] = _white_protocol(clips, methods, rng)
     return res
+
+
+def _white_protocol(clips: list[tuple[str, np.ndarray]], methods: dict[str, Callable],
+                    rng: np.random.Generator) -> dict[str, dict[str, float]]:
+    """The paper's protocol on real excerpts: white Gaussian noise at :data:`WHITE_SNR_DB` over
+    each excerpt; per method the mean output SNR and SI-SDR (dB)."""
+    rows: dict[str, list[tuple[float, float]]] = {m: [] for m in methods}
+    for _, x in clips:
+        noise = rng.standard_normal(x.size).astype(np.float32)
+        y = add_noise_at_snr(x, noise, WHITE_SNR_DB)[0].astype(np.float32)
+        for name, fn in methods.items():
+            est = np.asarray(fn(y), dtype=np.float32).reshape(-1)[: x.size]
+            rows[name].append((metrics.snr_db(x, est), metrics.si_sdr_db(x, est)))
+    return {name: {"snr_db": round(float(np.mean([a for a, _ in rr])), 3),
+                   "si_sdr_db": round(float(np.mean([b for _, b in rr])), 3),
+                   "input_snr_db": WHITE_SNR_DB} for name, rr in rows.items()}
 
 
 def band_levels(x: np.ndarray, sr: int, *, frame_s: float = 0.05) -> dict[str, dict[str, float]]:

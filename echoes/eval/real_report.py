@@ -88,11 +88,17 @@ def render_real(r: dict[str, Any]) -> list[str]:
               "mean over frames with music); lower is better.", ""]
         for snr, table in d["snrs"].items():
             L += [f"Input SNR {snr} dB:", "",
-                  "| method | SI-SDR (dB) | gain (dB) | ViSQOL | LSD 0-4 kHz | LSD 4-11 kHz | × realtime |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| method | SI-SDR (dB) | gain (dB) | ViSQOL | LSD 0-4 kHz | LSD 4-11 kHz | LSD 11-16 kHz | × realtime |",
+                  "|---|---|---|---|---|---|---|---|"]
             for name, m in table.items():
                 L.append(f"| {name} | {_f(m['si_sdr_db'])} | {_f(m['si_sdr_gain_db'])} | {_f(m.get('visqol_moslqo'))} | "
-                         f"{_f(m['lsd 0-4 kHz'], 3)} | {_f(m['lsd 4-11 kHz'], 3)} | {_f(m['realtime_factor'], 1)} |")
+                         f"{_f(m['lsd 0-4 kHz'], 3)} | {_f(m['lsd 4-11 kHz'], 3)} | {_f(m.get('lsd 11-16 kHz'), 3)} | "
+                         f"{_f(m['realtime_factor'], 1)} |")
+            L.append("")
+        if d.get("white"):
+            L += ["The paper's protocol on the same excerpts (white Gaussian noise at 0 dB SNR, full band at 44.1 kHz):", "",
+                  "| method | output SNR (dB) | SI-SDR (dB) |", "|---|---|---|"]
+            L += [f"| {name} | {_f(m['snr_db'])} | {_f(m['si_sdr_db'])} |" for name, m in d["white"].items()]
             L.append("")
     h = r.get("historic")
     if h:

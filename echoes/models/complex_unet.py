@@ -1,4 +1,4 @@
-"""Echoes' fast de-noiser: a complex-spectrogram U-Net with a deep-filter output.
+"""Echoes' de-noisers ``fast`` and ``archival``: a complex-spectrogram U-Net with a deep-filter output.
 
 * input: the complex STFT ``X`` (22,050 Hz, n_fft 2048, hop 512: the paper's grid), as three
   feature maps over (bins, frames): the real and imaginary parts of the *compressed* spectrum
@@ -10,9 +10,12 @@
   ``t - taps//2 .. t + taps//2`` of the same bin (DeepFilterNet, Schroeter et al., 2022).
 The decoder mirrors the encoder with sub-pixel convolutions and additive skips.
 
-Contract: :meth:`ComplexUNet.enhance` maps float ``(batch, samples)`` audio at 22,050 Hz to the
-same shape; the model keeps its constructor arguments in ``self.kwargs`` (checkpoints carry
-them). Why phase-aware, sizes, speed and measured quality: docs/MODELS.md.
+``archival`` is the same network over the 44.1-kHz grid (n_fft 4096, hop 1024: the same bins in
+Hz, twice as many), grown from ``fast`` by :meth:`ComplexUNet.with_bins` and trained on.
+
+Contract: :meth:`ComplexUNet.enhance` maps float ``(batch, samples)`` audio at the grid's rate
+(22,050 Hz for ``fast``, 44,100 Hz for ``archival``) to the same shape; the model keeps its
+constructor arguments in ``self.kwargs`` (checkpoints carry them). Why phase-aware, sizes, speed and measured quality: docs/MODELS.md.
 """
 
 from __future__ import annotations
@@ -65,6 +68,11 @@ class ComplexUNet(nn.Module):
     taps : frames of the deep filter (odd; 1 = complex mask).
     compress : magnitude compression exponent of the input features.
     n_bins : number of STFT bins the model is built for (1025 for n_fft 2048).
+    feature_gain : the STFT is scaled by this before the features are taken (not before the
+        filter): 0.5 makes a 4096-point STFT of a tone look like a 2048-point one.
+    residual_gate : ``None``, or a post-filter of :meth:`enhance` (not of ``forward``, so not of
+        training) for the residual noise in high bands: ``{"from_hz", "band_hz", "threshold_db",
+        "ratio"}``; see :meth:`gate_residual`.
     """
 
     def __init__(
@@ -76,6 +84,8 @@ class ComplexUNet(nn.Module):
         taps: int = 3,
         compress: float = 0.3,
         n_bins: int = 1025,
+        feature_gain: float = 1.0,
+        residual_gate: dict | None = None,
     ) -> None:
         """Build the U-Net: encoder levels of ``channels``, a ``bottleneck``-wide temporal mixer, a deep filter.
 
@@ -93,6 +103,13 @@ class ComplexUNet(nn.Module):
             "compress": compress,
             "n_bins": n_bins,
         }
+        if feature_gain != 1.0:  # only when set: older checkpoints keep their kwargs
+            self.kwargs["feature_gain"] = float(feature_gain)
+        self.feature_gain = float(feature_gain)
+        if residual_gate is not None:
+            residual_gate = {k: float(residual_gate[k]) for k in ("from_hz", "band_hz", "threshold_db", "ratio")}
+            self.kwargs["residual_gate"] = residual_gate
+        self.residual_gate = residual_gate
         self.taps = taps
         self.compress = compress
         self.n_bins = n_bins
@@ -169,6 +186,31 @@ class ComplexUNet(nn.Module):
         new.load_state_dict(state)
         return new
 
+    def with_bins(self, n_bins: int, *, feature_gain: float = 1.0) -> "ComplexUNet":
+        """A copy over a wider grid of the same bin spacing (``n_bins`` >= the current, the same
+        number of levels; e.g. 1025 -> 2049 bins for 22.05 -> 44.1 kHz with twice the n_fft): the
+        convolutions are shared over frequency and keep their weights; the bottleneck's 1x1
+        convolutions keep theirs for the old bins and start at zero for the new ones, so the new
+        high band starts with the local filters alone. For growing ``fast`` into ``archival``."""
+        if n_bins < self.n_bins:
+            raise ValueError(f"n_bins must be >= {self.n_bins}, got {n_bins}")
+        new = ComplexUNet(**dict(self.kwargs, n_bins=n_bins, feature_gain=feature_gain))
+        new = new.to(next(self.parameters()).device)
+        state = dict(self.state_dict())
+        c, f_old, f_new = self.kwargs["channels"][-1], self.sizes[-1], new.sizes[-1]
+        sq = state["squeeze.weight"]  # (bottleneck, c * f, 1), input index = channel * f + bin
+        nsq = sq.new_zeros((sq.shape[0], c, f_new, 1))
+        nsq[:, :, :f_old] = sq.reshape(sq.shape[0], c, f_old, 1)
+        state["squeeze.weight"] = nsq.reshape(sq.shape[0], c * f_new, 1)
+        ex, eb = state["expand.weight"], state["expand.bias"]  # (c * f, bottleneck, 1), (c * f,)
+        nex = ex.new_zeros((c, f_new, *ex.shape[1:]))
+        nex[:, :f_old] = ex.reshape(c, f_old, *ex.shape[1:])
+        neb = eb.new_zeros((c, f_new))
+        neb[:, :f_old] = eb.reshape(c, f_old)
+        state["expand.weight"], state["expand.bias"] = nex.reshape(c * f_new, *ex.shape[1:]), neb.reshape(-1)
+        new.load_state_dict(state)
+        return new
+
     def macs_per_frame(self) -> int:
         """Multiply-accumulates per STFT frame (convolutions only)."""
         total = 0
@@ -186,6 +228,8 @@ class ComplexUNet(nn.Module):
         """Complex ``(B, F, T)`` -> real ``(B, 3, F, T)``: compressed real, imaginary, magnitude.
 
         The result is laid out channels-last in memory (see :meth:`filters`)."""
+        if self.feature_gain != 1.0:
+            X = X * self.feature_gain
         mag = X.abs()
         comp = mag.clamp_min(1e-8) ** self.compress
         gain = comp / mag.clamp_min(1e-8)
@@ -238,4 +282,26 @@ class ComplexUNet(nn.Module):
 
     def enhance(self, audio: torch.Tensor, cfg: STFTConfig = PAPER_STFT) -> torch.Tensor:
         """De-noise ``(batch, samples)`` float audio at ``cfg.sample_rate``; same shape out."""
-        return istft(self(stft(audio, cfg)), cfg, length=audio.shape[-1])
+        X = stft(audio, cfg)
+        y = istft(self(X), cfg, length=audio.shape[-1])
+        return y if self.residual_gate is None else self.gate_residual(X, y, cfg)
+
+    def gate_residual(self, X: torch.Tensor, y: torch.Tensor, cfg: STFTConfig) -> torch.Tensor:
+        """Push down what is left of the noise in high bands: in every band of ``band_hz`` from
+        ``from_hz`` up and every frame where the output ``y`` (re-analysed: the network's own STFT
+        is not consistent there, its overlap-add cancels much of it) keeps less than
+        ``threshold_db`` of the input's energy ``X``, the band is attenuated ``ratio - 1`` times
+        further for every dB below (a downward expander). Bands with music, which the model keeps
+        near 0 dB, pass unchanged. ``y``: ``(batch, samples)``; same shape out."""
+        g = self.residual_gate
+        Y = stft(y, cfg)
+        hz = cfg.sample_rate / cfg.n_fft
+        b0, width = int(round(g["from_hz"] / hz)), max(1, int(round(g["band_hz"] / hz)))
+        gain = torch.ones(Y.shape, dtype=Y.real.dtype, device=Y.device)
+        for lo in range(b0, Y.shape[-2], width):
+            hi = min(lo + width, Y.shape[-2])
+            ey = Y[..., lo:hi, :].abs().pow(2).mean(-2, keepdim=True)
+            ex = X[..., lo:hi, :].abs().pow(2).mean(-2, keepdim=True)
+            r_db = 10 * torch.log10(ey.clamp_min(1e-20) / ex.clamp_min(1e-20))
+            gain[..., lo:hi, :] = 10 ** ((r_db - g["threshold_db"]).clamp(max=0.0) * (g["ratio"] - 1) / 20)
+        return istft(Y * gain, cfg, length=y.shape[-1])

@@ -5,7 +5,8 @@ the app, ``echoes bench``/``evaluate``, training) reads it from :data:`DENOISERS
 :func:`denoiser_spec`; adding a model is one entry here plus its weights in ``weights/``.
 
 Contract: ``ModelSpec.weights`` names ``weights/NAME.safetensors`` + ``NAME.json``;
-``rate`` is the model's internal sample rate in Hz; ``core_s``/``margin_s`` are the chunk core
+``stft`` is the grid a fresh model of that name is trained on (a checkpoint's JSON carries its
+own), ``rate`` its internal sample rate in Hz; ``core_s``/``margin_s`` are the chunk core
 and the context each side, in seconds at that rate (rounded to the STFT hop when used).
 Aliases resolve to the canonical name (``"default"`` is today's ``"fast"``).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from echoes.core.spectral import ARCHIVAL_STFT, PAPER_STFT, STFTConfig
 from echoes.errors import ParameterError
 
 
@@ -25,10 +27,15 @@ class ModelSpec:
     cls: str
     weights: str
     summary: str
-    rate: int = 22_050
+    stft: STFTConfig = PAPER_STFT
     core_s: float = 20.0
     margin_s: float = 1.0
     aliases: tuple[str, ...] = ()
+
+    @property
+    def rate(self) -> int:
+        """The model's internal sample rate (Hz)."""
+        return self.stft.sample_rate
 
 
 DENOISERS: dict[str, ModelSpec] = {
@@ -36,6 +43,10 @@ DENOISERS: dict[str, ModelSpec] = {
     for spec in (
         ModelSpec("fast", "echoes.models.complex_unet.ComplexUNet", "denoiser",
                   "phase-aware complex U-Net (the default)", aliases=("default",)),
+        # the same U-Net at 44.1 kHz over the whole band (2049 bins), a longer deep filter
+        ModelSpec("archival", "echoes.models.complex_unet.ComplexUNet", "archival",
+                  "full-band phase-aware complex U-Net at 44.1 kHz (slower, for archives)",
+                  stft=ARCHIVAL_STFT, core_s=15.0),
         # the paper's model sees 5-s windows (216 frames) and levels each by its own peak
         ModelSpec("paper", "echoes.models.autoencoder.PaperCAE", "cae",
                   "the paper's 28,353-parameter convolutional autoencoder", core_s=4.0, margin_s=0.5),

@@ -1,18 +1,21 @@
 """De-noising inference: any length, any sample rate, mono or stereo, CPU or GPU.
 
 ``Denoiser.load(name)`` loads a de-noiser of :mod:`echoes.models.registry` (``fast``, alias
-``default``: the complex U-Net; ``paper``: the paper's autoencoder) from a weights folder, the
+``default``: the complex U-Net at 22,050 Hz; ``archival``: the same network over the whole band
+at 44,100 Hz; ``paper``: the paper's autoencoder) from a weights folder, the
 registry naming its weights stem and chunking. ``Denoiser.denoise(audio, sample_rate)`` takes
 float ``(channels, samples)`` or ``(samples,)`` audio at any rate and returns float32 audio of
 the same shape, rate and exact length, never NaN.
 
-Path of a signal: resampled (soxr HQ) to the model's internal rate (22,050 Hz); levelled by one
+Path of a signal: resampled (soxr HQ) to the model's internal rate (the weights' ``stft``:
+22,050 Hz, or 44,100 Hz for ``archival``; no resampling when the input has it); levelled by one
 gain for the whole input to an RMS of 0.1 (undone at the end; silence passes unchanged); cut
 into overlapping chunks (:mod:`echoes.core.chunking`: the spec's ``core_s``/``margin_s`` rounded
 to the STFT hop, 0.25 s crossfades), so the output equals one pass over the whole input to
 float rounding; each channel on its own, chunks batched; resampled back and trimmed/padded.
-The band above 11,025 Hz of faster inputs is dropped unless ``high_band_db`` is set (it keeps
-the input's own band, attenuated by that many dB). Measurements: docs/RESTORE.md.
+The band above the model's Nyquist frequency (11,025 Hz; 22,050 Hz for ``archival``) of faster
+inputs is dropped unless ``high_band_db`` is set (it keeps the input's own band, attenuated by
+that many dB). Measurements: docs/RESTORE.md.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ class Denoiser:
     batch_size : chunks per model call (default 2 on CPU, 16 on GPU).
     declick : remove clicks in the time domain first (:mod:`echoes.restore.declick`; off by default:
         it helps records with isolated clicks, not the full gramophone chain).
-    high_band_db : ``None`` drops the band above 11,025 Hz of inputs sampled higher; a number
+    high_band_db : ``None`` drops the band above the model's Nyquist frequency of inputs sampled higher; a number
         keeps the input's own band attenuated by that many dB (see the module docstring).
     spec : the model's registry entry, whose ``core_s``/``margin_s`` set the chunking (default:
         the entry of ``model``'s class; a network the registry lacks chunks as the default one).
@@ -122,7 +125,7 @@ class Denoiser:
             return y.float().cpu().numpy()
 
     def denoise_internal(self, audio: np.ndarray) -> np.ndarray:
-        """De-noise float ``(rows, samples)`` or ``(samples,)`` audio already at 22,050 Hz."""
+        """De-noise float ``(rows, samples)`` or ``(samples,)`` audio already at :attr:`sample_rate` Hz."""
         x = np.asarray(audio, dtype=np.float32)
         gain = level_gain(x)
         if gain == 1.0 and float(np.max(np.abs(x), initial=0.0)) < SILENCE_RMS:
@@ -140,8 +143,9 @@ class Denoiser:
     def denoise(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
         """De-noise ``audio`` (float ``(channels, samples)`` or ``(samples,)``) at ``sample_rate`` Hz.
 
-        Returns float32 audio of the same shape, at the same rate, never NaN. Inputs above
-        22,050 Hz lose the band above 11,025 Hz unless ``high_band_db`` was set.
+        Returns float32 audio of the same shape, at the same rate, never NaN. Inputs sampled
+        above the model's rate lose the band above its Nyquist frequency unless ``high_band_db``
+        was set.
         """
         x = np.asarray(audio)
         if x.ndim not in (1, 2) or x.shape[-1] == 0:

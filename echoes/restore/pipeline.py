@@ -11,7 +11,8 @@ at any rate from 8 to 192 kHz; the output has the input's shape and rate and nev
 (after channel choice and playback-tuning correction) minus the output before the curve and
 before any generated high band (``extend_highs``).
 Files, of any length, go through :mod:`echoes.restore.files` (:meth:`Restorer.restore_file`).
-De-noisers are named by :mod:`echoes.models.registry` (``fast``, alias ``default``; ``paper``).
+De-noisers are named by :mod:`echoes.models.registry` (``fast``, alias ``default``; ``archival``;
+``paper``).
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ class RestoreOptions:
     gaps : user gaps in seconds, ``"1.20-1.25,3.00-3.10"``; added to the detected ones, or
         replacing them when ``gaps_replace`` is true.
     gap_sensitivity : 0..1, higher finds fainter gaps (see :func:`echoes.restore.gaps.detect.detect_gaps`).
-    model : de-noiser, a name of :mod:`echoes.models.registry`: ``fast`` (phase-aware; alias
-        ``default``) or ``paper`` (the paper's autoencoder).
+    model : de-noiser, a name of :mod:`echoes.models.registry`: ``fast`` (phase-aware, 22.05 kHz
+        inside; alias ``default``), ``archival`` (the same at 44.1 kHz over the whole band, slower)
+        or ``paper`` (the paper's autoencoder).
     strength : 0..1, how much of the de-noiser's output is used: 0 gives the input, 1 the model's output.
     ramp_ms : length of the fades where de-noising starts and stops, in milliseconds.
     inpaint_method : ``auto`` or one method of :data:`echoes.restore.gaps.fill.METHODS`.

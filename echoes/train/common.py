@@ -28,18 +28,23 @@ CLIP_SAMPLES = 5 * SR
 
 def load_clips(data: str | Path, split: str, *, piano: str | None = None, exclude_piano: str | None = None,
                limit: int | None = None, min_rms_dbfs: float | None = None,
-               exact: bool = False) -> tuple[list[str], np.ndarray, list[dict]]:
+               exact: bool = False, rate: int = SR) -> tuple[list[str], np.ndarray, list[dict]]:
     """Clean 5-s clips of a corpus folder (``manifest.json``) or a training pack (``pack.json``,
-    see :func:`echoes.data.corpus.pack_corpus`): ids, ``(n, 110250)`` float32 at 22,050 Hz, metas.
+    see :func:`echoes.data.corpus.pack_corpus`): ids, ``(n, 5 * rate)`` float32 at ``rate`` Hz
+    (default 22,050: ``(n, 110250)``), metas. A pack of another rate is refused.
 
     ``piano`` keeps one piano, ``exclude_piano`` leaves one out, ``limit`` stops after that many
     clips; ``min_rms_dbfs`` leaves out quieter clips (RMS, dBFS); ``exact`` refuses a pack whose
     clips are not :data:`CLIP_SAMPLES` long (otherwise every clip is cut or padded to that length).
     """
+    clip_samples = 5 * int(rate)
     if (Path(data) / "pack.json").is_file():
+        if corpus.pack_rate(data) != rate:
+            raise ParameterError(f"'{data}' holds clips at {corpus.pack_rate(data)} Hz, this model trains at {rate} Hz "
+                                 f"(make a pack with 'echoes data pack --rate {rate}')")
         audio, metas_all = corpus.load_pack(data, split)
-        if exact and audio.shape[-1] != CLIP_SAMPLES:
-            raise ParameterError(f"pack clips have {audio.shape[-1]} samples, expected {CLIP_SAMPLES}")
+        if exact and audio.shape[-1] != clip_samples:
+            raise ParameterError(f"pack clips have {audio.shape[-1]} samples, expected {clip_samples}")
         keep: Iterable[bool] = [True] * len(audio)
         if min_rms_dbfs is not None:
             rms = np.sqrt(np.mean(audio.astype(np.float64) ** 2, axis=-1))
@@ -47,7 +52,7 @@ def load_clips(data: str | Path, split: str, *, piano: str | None = None, exclud
         source = ((c["id"], a, c) for a, c, k in zip(audio, metas_all, keep)
                   if k and (piano is None or c.get("piano") == piano))
     else:
-        source = corpus.iter_clips(data, split, sample_rate=SR, seconds=5.0, piano=piano, min_rms_dbfs=min_rms_dbfs)
+        source = corpus.iter_clips(data, split, sample_rate=rate, seconds=5.0, piano=piano, min_rms_dbfs=min_rms_dbfs)
     ids, clips, metas = [], [], []
     for cid, audio, meta in source:
         if exclude_piano is not None and meta.get("piano") == exclude_piano:
@@ -55,7 +60,7 @@ def load_clips(data: str | Path, split: str, *, piano: str | None = None, exclud
         a = np.asarray(audio, dtype=np.float32)
         if a.ndim > 1:
             a = a.mean(axis=0)
-        a = a[:CLIP_SAMPLES] if a.size >= CLIP_SAMPLES else np.pad(a, (0, CLIP_SAMPLES - a.size))
+        a = a[:clip_samples] if a.size >= clip_samples else np.pad(a, (0, clip_samples - a.size))
         ids.append(cid)
         clips.append(a)
         metas.append(dict(meta))

@@ -1,7 +1,8 @@
 """Train the de-noisers: ``python -m echoes train denoiser --data DIR --out DIR --model both``.
 
 Examples (:mod:`echoes.train.denoiser_examples`) are 5-second clips of the corpus's ``train``
-split (or a training pack's) at 22,050 Hz (216 STFT frames: the paper's 1025 x 216 grid),
+split (or a training pack's) at the model's rate: 22,050 Hz (216 STFT frames: the paper's
+1025 x 216 grid), or 44,100 Hz for ``archival`` (2049 x 216; packs made with ``--rate 44100``),
 degraded on the fly in worker processes; example ``i`` is seeded by ``(seed, i)``, so a run with
 ``--steps`` is reproducible. Every example is levelled to an RMS of 0.1 (input and target by the
 same gain), as :class:`echoes.restore.denoise.Denoiser` does at inference. Losses:
@@ -29,7 +30,7 @@ import torch
 
 from echoes.core.checkpoint import git_commit, load_model, save_model
 from echoes.core.metrics import si_sdr_db, snr_db
-from echoes.core.spectral import PAPER_STFT
+from echoes.core.spectral import PAPER_STFT, STFTConfig
 from echoes.data.degrade import default_noise_dir
 from echoes.errors import ParameterError
 from echoes.models.registry import canonical, denoiser_spec
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 @torch.no_grad()
 def validate(model: torch.nn.Module, noisy: np.ndarray, clean: np.ndarray, *, device: torch.device,
-             batch: int = 16) -> dict[str, float]:
+             batch: int = 16, cfg: STFTConfig = PAPER_STFT) -> dict[str, float]:
     """Output SNR, SI-SDR and input SNR (dB, means) of ``model`` on :func:`validation_set` rows,
     per half (``paper_*``: even rows, the paper's protocol; ``gramophone_*``: odd rows) and
     ``snr_db``, the mean of the two output SNRs."""
@@ -51,7 +52,7 @@ def validate(model: torch.nn.Module, noisy: np.ndarray, clean: np.ndarray, *, de
     outs = []
     for b in range(0, len(noisy), batch):
         x = torch.from_numpy(noisy[b:b + batch]).to(device)
-        outs.append(model.enhance(x).float().cpu().numpy())
+        outs.append(model.enhance(x, cfg).float().cpu().numpy())
     model.train()
     y = np.concatenate(outs)
     half = {PAPER_PROTOCOL: slice(0, None, 2), "gramophone": slice(1, None, 2)}
@@ -94,6 +95,7 @@ def train(
     select: str = "mean",
     pitch_cents: float = 0.0,
     noise_split: str = "train",
+    init_model: str | None = None,
 ) -> dict[str, Any]:
     """Train the named de-noisers (registry names or aliases: ``"paper"``, ``"default"``) and save
     them into ``out`` under their registry weights stems; the result is keyed by the names given.
@@ -111,6 +113,9 @@ def train(
     ``noise_split``: ``"train"`` (every training noise clip, whole; validation on the same clips)
     or ``"fit"`` (their first four fifths; validation on the last fifth, ``"dev"``, which the run
     never hears: see :data:`echoes.data.degrade.NOISE_PORTIONS`).
+    ``init_model``: start from the weights of that registry model in ``init`` instead of the
+    model's own (``archival`` from ``fast``: the checkpoint is grown to the wider grid by
+    :meth:`ComplexUNet.with_bins`). Models trained together must share one rate.
     """
     if steps is None and minutes is None:
         raise ParameterError("give --steps or --minutes (or both)")
@@ -125,30 +130,41 @@ def train(
         raise ParameterError(f"noise_split must be 'train' or 'fit', got {noise_split!r}")
     folders = [Path(d) for d in (data if isinstance(data, (list, tuple)) else [data])]
     data = folders[0]
+    grids = {m: denoiser_spec(m).stft for m in models}
+    rates = {g.sample_rate for m, g in grids.items() if canonical(m) != PAPER_MODEL} or {PAPER_STFT.sample_rate}
+    if len(rates) > 1:
+        raise ParameterError(f"models of different rates cannot train together: {', '.join(models)}")
+    rate = rates.pop()
     if noise_dir is None:
         noise_dir = default_noise_dir(data)
     nd = str(noise_dir) if noise_dir else None
-    train_clips = np.concatenate([load_clip_array(d, "train") for d in folders])[:limit_clips]
+    train_clips = np.concatenate([load_clip_array(d, "train", rate=rate) for d in folders])[:limit_clips]
     try:
-        val_clips = load_clip_array(data, "val", limit=limit_clips)
+        val_clips = load_clip_array(data, "val", limit=limit_clips, rate=rate)
     except ParameterError:
         log.warning("no val split in '%s': validating on the last 10%% of the train clips", data)
         cut = max(1, len(train_clips) // 10)
         train_clips, val_clips = train_clips[:-cut], train_clips[-cut:]
     log.info("train clips %d, val clips %d, noise %s", len(train_clips), len(val_clips), nd)
     val_noise = "dev" if noise_split == "fit" else "train"
-    vx, vt = validation_set(val_clips, seed=seed, noise_dir=nd, count=val_count, noise_split=val_noise)
+    vx, vt = validation_set(val_clips, seed=seed, noise_dir=nd, count=val_count, noise_split=val_noise, rate=rate)
 
     stems = {m: denoiser_spec(m).weights for m in models}  # weights file stem of each model
     is_cae = {m: canonical(m) == PAPER_MODEL for m in models}
-    from_init = [m for m in models if init and (Path(init) / f"{stems[m]}.json").is_file()]
+    init_stems = {m: denoiser_spec(init_model).weights if init_model else stems[m] for m in models}
+    from_init = [m for m in models if init and (Path(init) / f"{init_stems[m]}.json").is_file()]
     if init and not from_init:
-        raise ParameterError(f"--init '{init}' holds none of {', '.join(stems[m] + '.json' for m in models)}")
-    nets = {m: build(m, None if is_cae[m] else model_kwargs).to(dev) for m in models}
+        raise ParameterError(f"--init '{init}' holds none of {', '.join(init_stems[m] + '.json' for m in models)}")
+    nets = {m: build(m, None if is_cae[m] else {"n_bins": grids[m].n_bins,
+                                                 "feature_gain": PAPER_STFT.n_fft / grids[m].n_fft,
+                                                 **(model_kwargs or {})}).to(dev) for m in models}
     inits: dict[str, dict] = {}
     for m in from_init:
-        net0, cfg0 = load_model(init, stems[m], map_location=dev)
+        net0, cfg0 = load_model(init, init_stems[m], map_location=dev)
         net0 = net0.float()
+        if not is_cae[m] and net0.n_bins != grids[m].n_bins:
+            log.info("%s: grown from %d to %d bins (%s's weights)", m, net0.n_bins, grids[m].n_bins, init_stems[m])
+            net0 = net0.with_bins(grids[m].n_bins, feature_gain=PAPER_STFT.n_fft / grids[m].n_fft)
         grow = None if is_cae[m] else (model_kwargs or {}).get("taps")
         if grow and grow != getattr(net0, "taps", grow):
             log.info("%s: deep filter grown from %d to %d taps (new taps start at zero)", m, net0.taps, grow)
@@ -161,7 +177,7 @@ def train(
         nets[m] = net0.to(dev).train()  # the checkpoint's own sizes (taps grown if asked)
         tr0 = cfg0.get("training", {})
         prev_total = tr0.get("total_steps") or (tr0.get("steps") or 0) + ((tr0.get("init") or {}).get("steps") or 0)
-        inits[m] = {"from": f"{init}/{stems[m]}", "sha256": cfg0.get("sha256"), "total_steps": prev_total,
+        inits[m] = {"from": f"{init}/{init_stems[m]}", "sha256": cfg0.get("sha256"), "total_steps": prev_total,
                     "steps": tr0.get("steps"), "kwargs": cfg0.get("kwargs"),
                     "training": {k: v for k, v in tr0.items() if k not in ("history", "init")}}
         log.info("%s starts from %s (%s steps)", m, init, inits[m]["steps"])
@@ -170,7 +186,8 @@ def train(
     best: dict[str, tuple[float, dict, dict]] = {}
     history: dict[str, list] = {m: [] for m in models}
 
-    ds = ExampleSet(train_clips, seed=seed, noise_dir=nd, kinds=mix, pitch_cents=pitch_cents, noise_split=noise_split)
+    ds = ExampleSet(train_clips, seed=seed, noise_dir=nd, kinds=mix, pitch_cents=pitch_cents, noise_split=noise_split,
+                    rate=rate)
     total = steps if steps is not None else 10**9
     sampler = range(total * batch_size)
     loader = torch.utils.data.DataLoader(
@@ -209,10 +226,10 @@ def train(
             log.info("step %d: %.1f steps/s, waiting for data %.0f%% of the time", step,
                      step / (time.time() - t_start), 100 * t_wait / (time.time() - t_start))
         if step % val_every == 0:
-            _check(nets, vx, vt, dev, step, best, history, run_loss, val_every, t_start, select)
+            _check(nets, vx, vt, dev, step, best, history, run_loss, val_every, t_start, select, grids)
         t_mark = time.time()
     if step % val_every:
-        _check(nets, vx, vt, dev, step, best, history, run_loss, max(1, step % val_every), t_start, select)
+        _check(nets, vx, vt, dev, step, best, history, run_loss, max(1, step % val_every), t_start, select, grids)
 
     commit = git_commit()
     record_common = {
@@ -221,7 +238,8 @@ def train(
         "train_clips": len(train_clips), "val_clips": len(val_clips),
         "seed": seed, "select": select, "pitch_cents": pitch_cents, "steps": step, "batch_size": batch_size,
         "lr": lr, "minutes_budget": minutes,
-        "mix": mix or MIX, "paper_snr_db": PAPER_PROTOCOL_SNR_DB, "clip_seconds": CLIP_SAMPLES / SR, "device": str(dev),
+        "mix": mix or MIX, "paper_snr_db": PAPER_PROTOCOL_SNR_DB, "clip_seconds": CLIP_SAMPLES / SR, "sample_rate": rate,
+        "device": str(dev),
         "commit": commit, "wall_s": round(time.time() - t0, 1),
         "recipe": "echoes.train.denoiser (gramophone chain without soft clipping; target = signal path)",
     }
@@ -234,18 +252,19 @@ def train(
                    weights_dtype="float16" if half else "float32",
                    loss=loss_description(m))
         save_model(net.cpu().half() if half else net.cpu(), out, stems[m], extra={
-            "stft": PAPER_STFT.to_dict(), "sample_rate": SR, "training": rec, "metrics": {"val": metrics},
+            "stft": grids[m].to_dict(), "sample_rate": grids[m].sample_rate, "training": rec,
+            "metrics": {"val": metrics},
         })
         log.info("saved %s (%s): val %s", m, stems[m], metrics)
         result[m] = rec
     return result
 
 
-def _check(nets, vx, vt, dev, step, best, history, run_loss, n, t_start, select="mean") -> None:
+def _check(nets, vx, vt, dev, step, best, history, run_loss, n, t_start, select="mean", grids=None) -> None:
     """Validate every model at ``step``, log and record it, and keep its best state in ``best``
     (by mean validation SNR, or with ``select="paper"`` by the paper protocol's alone)."""
     for m, net in nets.items():
-        v = validate(net, vx, vt, device=dev)
+        v = validate(net, vx, vt, device=dev, cfg=(grids or {}).get(m, PAPER_STFT))
         v["step"] = step
         v["train_loss"] = run_loss[m] / n
         run_loss[m] = 0.0

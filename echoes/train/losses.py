@@ -1,7 +1,8 @@
 """The de-noisers' training losses.
 
-Inputs are ``(B, samples)`` float waveforms at 22,050 Hz (``noisy``, ``clean``), analysed with
-:data:`echoes.core.spectral.PAPER_STFT`; each loss is a scalar tensor to minimise, averaged over
+Inputs are ``(B, samples)`` float waveforms at the model's rate (``noisy``, ``clean``), analysed
+on the model's registry grid (:data:`echoes.core.spectral.PAPER_STFT` at 22,050 Hz; ``archival``:
+``ARCHIVAL_STFT`` at 44,100 Hz); each loss is a scalar tensor to minimise, averaged over
 the batch. The paper's CAE (:data:`PAPER_MODEL`) maps magnitudes to magnitudes and is trained
 with the paper's L1 distance between magnitude spectrograms; every other de-noiser of
 :mod:`echoes.models.registry` maps the complex STFT to a complex STFT and is trained with
@@ -13,8 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from echoes.core.spectral import PAPER_STFT, istft, stft
-from echoes.models.registry import canonical
+from echoes.core.spectral import istft, stft
+from echoes.models.registry import canonical, denoiser_spec
 
 #: The registry's name of the paper's convolutional autoencoder (its own loss and learning rate).
 PAPER_MODEL = "paper"
@@ -39,16 +40,18 @@ def compressed_loss(S: torch.Tensor, Y: torch.Tensor, c: float = 0.3) -> torch.T
 def model_loss(name: str, model: torch.nn.Module, noisy: torch.Tensor,
                clean: torch.Tensor) -> tuple[torch.Tensor, dict]:
     """The training loss of de-noiser ``name`` (a registry name or alias) on one batch, and its
-    parts as floats (``l1``; or ``snr`` in dB and ``spec``)."""
-    X, S = stft(noisy, PAPER_STFT), stft(clean, PAPER_STFT)
+    parts as floats (``l1``; or ``snr`` in dB and ``spec``). The STFT is the registry's grid of
+    that model (``archival``: 44.1 kHz, n_fft 4096)."""
+    cfg = denoiser_spec(name).stft
+    X, S = stft(noisy, cfg), stft(clean, cfg)
     if canonical(name) == PAPER_MODEL:
         mag = model(X.abs().unsqueeze(1)).squeeze(1)
         loss = (mag - S.abs()).abs().mean()
         return loss, {"l1": float(loss.detach())}
     Yhat = model(X)
-    y = istft(Yhat, PAPER_STFT, length=noisy.shape[-1])
+    y = istft(Yhat, cfg, length=noisy.shape[-1])
     ls = snr_loss(clean, y)
-    lc = compressed_loss(S, stft(y, PAPER_STFT))
+    lc = compressed_loss(S, stft(y, cfg))
     return ls + lc, {"snr": float(-10 * ls.detach()), "spec": float(lc.detach())}
 
 

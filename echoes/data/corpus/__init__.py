@@ -11,7 +11,7 @@ from echoes.data.corpus.build import SHARES, build_corpus
 from echoes.data.corpus.etudes import generate_etude, generated_pieces
 from echoes.data.corpus.manifest import (CLIP_SECONDS, CORPUS_RATE, MANIFEST, SPLITS, iter_clips, list_pieces,
                                          list_renders, load_manifest)
-from echoes.data.corpus.packs import PACK_RATE, decode_int16, encode_int16, load_pack, pack_corpus
+from echoes.data.corpus.packs import PACK_RATE, decode_int16, encode_int16, load_pack, pack_corpus, pack_rate
 from echoes.data.corpus.pieces import KEYBOARD_WORKS, Piece, jam_pieces, music21_pieces, split_pieces
 from echoes.data.corpus.sources import (ALL_PIANOS, DOWNLOADS, FLUID_SF2, HELDOUT_PIANO, PIANOS, TRAIN_PIANOS,
                                         VAL_PIANO, fetch, pianos_playing, plays)
@@ -19,5 +19,5 @@ from echoes.data.corpus.sources import (ALL_PIANOS, DOWNLOADS, FLUID_SF2, HELDOU
 __all__ = ["ALL_PIANOS", "CLIP_SECONDS", "CORPUS_RATE", "DOWNLOADS", "FLUID_SF2", "HELDOUT_PIANO", "KEYBOARD_WORKS",
            "MANIFEST", "PACK_RATE", "PIANOS", "SHARES", "SPLITS", "TRAIN_PIANOS", "VAL_PIANO", "Piece", "build_corpus",
            "decode_int16", "encode_int16", "fetch", "generate_etude", "generated_pieces", "iter_clips",
-           "jam_pieces", "list_pieces", "list_renders", "load_manifest", "load_pack", "music21_pieces",
+           "jam_pieces", "list_pieces", "list_renders", "load_manifest", "load_pack", "pack_rate", "music21_pieces",
            "pack_corpus", "pianos_playing", "plays", "split_pieces"]

@@ -61,8 +61,10 @@ def pack_corpus(
     codec: str = "npz",
     exclude: Sequence[str | os.PathLike] = (),
     quality: str = "HQ",
+    rate: int = PACK_RATE,
 ) -> dict:
-    """Write a compact training pack: clean clips at 22,050 Hz (lossless int16) and train noise.
+    """Write a compact training pack: clean clips at ``rate`` Hz (default 22,050; lossless int16)
+    and train noise at the same rate (44,100 for the archival de-noiser).
 
     Clips are taken round-robin over the renders of each split (seeded), so a small pack still
     holds many pieces; near-silent clips (RMS under ``silent_dbfs``) are kept with probability
@@ -106,13 +108,13 @@ def pack_corpus(
         (out / "noise").mkdir(exist_ok=True)
         for p in noise_files(noise_dir, "train"):
             a, sr = load(p)
-            x = resample(a.mean(axis=0), sr, PACK_RATE, quality=quality)
+            x = resample(a.mean(axis=0), sr, rate, quality=quality)
             x = x / max(1.0, float(np.max(np.abs(x))))
             np.save(out / "noise" / f"{p.stem}.npy", np.round(x * 32767).astype(np.int16))
             used += (out / "noise" / f"{p.stem}.npy").stat().st_size
-            info_noise.append({"file": f"{p.stem}.npy", "source": p.name, "seconds": round(x.size / PACK_RATE, 2)})
-        (out / "noise" / "noise.json").write_text(json.dumps({"sample_rate": PACK_RATE, "files": info_noise}, indent=1))
-    n = int(round(seconds * PACK_RATE))
+            info_noise.append({"file": f"{p.stem}.npy", "source": p.name, "seconds": round(x.size / rate, 2)})
+        (out / "noise" / "noise.json").write_text(json.dumps({"sample_rate": rate, "files": info_noise}, indent=1))
+    n = int(round(seconds * rate))
     rng = np.random.default_rng(seed)
     clips_meta: list[dict] = []
     clip_budget = int((budget - used) * 0.98) - 200_000  # room for pack.json and estimate error
@@ -131,7 +133,7 @@ def pack_corpus(
         queues = []
         for i in order:
             r = renders[int(i)]
-            k = int(r["duration"] * PACK_RATE) // n
+            k = int(r["duration"] * rate) // n
             queues.append((r, list(rng.permutation(k))))
         cache: dict[str, np.ndarray] = {}
         rows, ids, spent, shard = [], [], 0, 0
@@ -144,7 +146,7 @@ def pack_corpus(
                 import soundfile as sf
 
                 path = out / "clean" / f"{split}_{shard:03d}.flac"
-                sf.write(path, np.concatenate(rows), PACK_RATE, format="FLAC", subtype="PCM_16")
+                sf.write(path, np.concatenate(rows), rate, format="FLAC", subtype="PCM_16")
             else:
                 path = out / "clean" / f"{split}_{shard:03d}.npz"
                 np.savez_compressed(path, ids=np.array(ids), **encode_int16(np.stack(rows)))
@@ -168,7 +170,7 @@ def pack_corpus(
                     if len(cache) > 8:
                         cache.pop(next(iter(cache)))
                     a, sr = load(root / r["file"])
-                    cache[r["id"]] = resample(a.mean(axis=0), sr, PACK_RATE, quality=quality)
+                    cache[r["id"]] = resample(a.mean(axis=0), sr, rate, quality=quality)
                 seg = cache[r["id"]][j * n : (j + 1) * n]
                 if seg.size < n:
                     continue
@@ -191,7 +193,7 @@ def pack_corpus(
         spent += flush()
         used += spent
         log.info("pack %s: %d clips, %.1f MiB", split, sum(c["split"] == split for c in clips_meta), spent / 2**20)
-    meta = {"version": PACK_VERSION, "sample_rate": PACK_RATE, "clip_samples": n,
+    meta = {"version": PACK_VERSION, "sample_rate": rate, "clip_samples": n,
             "format": "int16 diff byte-planes in npz" if codec == "npz" else "int16 FLAC, a shard's clips end to end",
             "corpus_seed": man.get("seed"), "seed": seed, "resample_quality": quality, "exclude": [str(e) for e in exclude],
             "excluded_clips": len(skip), "noise": info_noise, "clips": clips_meta, "totals": {}}
@@ -214,8 +216,15 @@ def pack_corpus(
     return meta
 
 
+def pack_rate(pack_dir: str | os.PathLike) -> int:
+    """The sample rate (Hz) of a pack's clips (``sample_rate``, or ``rate`` in real-recording packs)."""
+    meta = json.loads((Path(pack_dir) / "pack.json").read_text())
+    return int(meta.get("sample_rate", meta.get("rate", PACK_RATE)))
+
+
 def load_pack(pack_dir: str | os.PathLike, split: str = "train") -> tuple[np.ndarray, list[dict]]:
-    """Clean clips of a pack: float32 ``(n_clips, samples)`` at 22,050 Hz and their metadata.
+    """Clean clips of a pack: float32 ``(n_clips, samples)`` at the pack's rate (:func:`pack_rate`)
+    and their metadata.
 
     Needs numpy only (no scipy), and soundfile for a pack made with ``codec="flac"``.
     """
