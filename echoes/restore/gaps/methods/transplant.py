@@ -13,7 +13,10 @@ context's band spectrum to the donor context's, smoothed, within ±:data:`TP_MAX
 level that runs in dB from the left side's ratio to the right side's. The seams are
 :data:`TP_BRIDGE_MS` AR bridges (:func:`~.lsar.fill_lsar` between the real audio and the
 donor) and, below :data:`TP_BLEND_BELOW_MS`, the donor is cross-faded with the two-sided AR
-fill, which is accurate near the edges. It never fades to silence: a donor quieter than
+fill, which is accurate near the edges. Above :data:`TP_HIGH_HZ` (the noise floor of a historic
+recording, not the music) the donor's band is replaced by noise shaped to the log spectrum
+expected in the gap (:func:`_noise_band`: the sides' and the best candidates' mean), which
+beats any one realisation of it. It never fades to silence: a donor quieter than
 :data:`TP_MIN_DONOR_DB` below the gap's surroundings is not used, and where no donor exists
 the stretch before the gap is the donor.
 
@@ -56,40 +59,24 @@ TP_EQ = "ramp"
 TP_EQ_SIDE_S = 0.15
 #: How many of the best candidates (by band energies) are aligned and compared on the waveform.
 TP_ALIGN_TOP = 8
-#: The noise band (issue 30): "donor" (as equalised above), "logeq" (the donor, its mean log
-#: spectrum per bin matched to the sides' over time) or "floor" (noise shaped to the sides' mean
-#: log spectrum, interpolated from the left to the right) above TP_HIGH_HZ (a cross-over of
-#: TP_HIGH_OCT octaves centred there); the mean log spectra from TP_FLOOR_SIDE_S each side.
-TP_HIGH = "donor"
+#: The noise band (issue 30, docs/GAPS.md "Long gaps: the noise band"): above TP_HIGH_HZ (a
+#: raised-cosine cross-over TP_HIGH_OCT octaves wide centred there) the donor is replaced by
+#: noise whose mean log spectrum is the one expected in the gap, frame by frame: the sides'
+#: (TP_FLOOR_SIDE_S each side) interpolated from the left to the right, averaged with weight
+#: TP_KNN_W with the mean over the TP_KNN_N best candidates' own (equalised) spectra. False:
+#: the donor's own band, equalised like the rest (before issue 30's noise band).
+TP_NOISE_BAND = True
 TP_HIGH_HZ = 4000.0
 TP_HIGH_OCT = 0.5
 TP_FLOOR_SIDE_S = 0.3
+TP_KNN_W = 0.5
+TP_KNN_N = 8
 #: STFT of the noise band (at 44.1 kHz; scaled with the rate) and its smoothing across bins.
 TP_HIGH_NFFT = 2048
-TP_HIGH_SMOOTH_HZ = 200.0
-#: Power floor of the mean log spectra (re full scale per bin of the normalised STFT) and a
-#: study offset (log10 power) of the shaped noise's level.
+TP_HIGH_SMOOTH_HZ = 50.0
+#: Power floor of those mean log spectra (re full scale, per bin of the normalised STFT):
+#: below anything audible, and low enough that a codec's empty bins stay nearly empty.
 TP_LOG_FLOOR = 1e-20
-TP_FLOOR_OFFSET = 0.0
-#: How the donor is picked among the aligned candidates: "join" (the best waveform join beside
-#: the gap) or "lsd" (the smallest log-spectral distance, below TP_HIGH_HZ, of its equalised
-#: content to the sides' mean log spectrum, interpolated across the gap), or "rank" (the
-#: smallest sum of both ranks).
-TP_PICK = "join"
-#: Study: the ramp equaliser matches mean log band powers instead of mean band powers.
-TP_EQ_LOG = False
-#: Above TP_HIGH_HZ, the donor's STFT bins that stand this far (dB) above the floor's mean log
-#: power are kept (partials, attacks); None: the floor replaces the whole band.
-TP_KEEP_DB = None
-#: Weight of the candidates' mean log spectrum (per frame) in the noise band's target, against
-#: the sides' (interpolated across the gap).
-TP_KNN_W = 0.0
-#: Candidates whose spectra make that mean (the aligned ones first, then the search's next
-#: best), and its smoothing over time (frames each side).
-TP_KNN_N = 8
-TP_KNN_TSMOOTH = 0
-#: Study: the noise band is put in after the AR bridges (so they get it too).
-TP_NOISE_AFTER = False
 
 
 @dataclass(frozen=True)
@@ -274,8 +261,6 @@ def _ramp_eq(c: Ctx, s: int, e: int, t: int, donor: np.ndarray) -> np.ndarray:
 
     def bp(y):
         fr = np.lib.stride_tricks.sliding_window_view(y, nfft)[:: nfft // 2] * win
-        if TP_EQ_LOG:  # study: match the mean log band power (geometric mean over frames)
-            return 10 ** np.log10(_band_power(fr, band) + 1e-20).mean(axis=0)
         return _band_power(fr, band).mean(axis=0) + 1e-20
     gl = 10 * np.log10(bp(x[s - a : s]) / bp(x[t - a : t]))
     gr = 10 * np.log10(bp(x[e : e + a]) / bp(x[t + glen : t + glen + a]))
@@ -320,128 +305,65 @@ def _istft(spec: np.ndarray, n: int, nfft: int, hop: int, win: np.ndarray) -> np
     return y / np.maximum(norm, 1e-3)
 
 
-def _mean_log(c: Ctx, lo: int, hi: int, nfft: int, hop: int, win: np.ndarray) -> np.ndarray | None:
-    """Mean log10 power per bin of the frames of ``x[lo:hi]`` (None if no frame fits)."""
-    if hi - lo < nfft:
-        return None
-    p = np.abs(_stft(np.asarray(c.x[lo:hi], dtype=np.float64), nfft, hop, win)) ** 2
-    return np.log10(p / np.sum(win * win) + TP_LOG_FLOOR).mean(axis=0)
-
-
 def _smooth(v: np.ndarray, k: int) -> np.ndarray:
-    return np.convolve(np.pad(v, k, mode="edge"), np.ones(2 * k + 1) / (2 * k + 1), "valid")
+    """Moving average over ``2k + 1`` values along the last axis (edges repeated)."""
+    padded = np.pad(v, [(0, 0)] * (v.ndim - 1) + [(k, k)], mode="edge")
+    cs = np.concatenate([np.zeros(v.shape[:-1] + (1,)), np.cumsum(padded, axis=-1)], axis=-1)
+    return (cs[..., 2 * k + 1 :] - cs[..., : -2 * k - 1]) / (2 * k + 1)
 
 
-def _side_logs(c: Ctx, s: int, e: int):
-    """(nfft, hop, window, left, right): the STFT of the noise band and the mean log10 power per
-    bin of TP_FLOOR_SIDE_S each side of the gap (smoothed over TP_HIGH_SMOOTH_HZ), or None."""
-    sr = c.sr
+def _log_power(y: np.ndarray, nfft: int, hop: int, win: np.ndarray) -> np.ndarray:
+    """log10 power ``(frames, bins)`` of the STFT, normalised to full scale, floored."""
+    return np.log10(np.abs(_stft(y, nfft, hop, win)) ** 2 / np.sum(win * win) + TP_LOG_FLOOR)
+
+
+def _noise_band(c: Ctx, s: int, e: int, donor: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+    """``donor`` (the equalised fill, ``(e - s,)``) with its band above TP_HIGH_HZ replaced by
+    Gaussian noise shaped to the mean log spectrum expected in the gap (module constants).
+
+    Above a few kHz a historic recording is mostly its noise floor (hiss, a codec's noise and
+    empty bins, faint partials) 80-100 dB down. The donor's realisation of it differs from the
+    gap's in level and fine shape as well as in its randomness; the expected log spectrum is
+    estimated instead, per frame and bin: the sides' mean (``TP_FLOOR_SIDE_S`` each side,
+    interpolated across the gap) averaged with the mean over ``others`` (the best candidates,
+    equalised: passages whose surroundings sound like the gap's, so their mean is what such
+    surroundings are usually followed by). A Gaussian bin's mean log10 power lies 0.2507
+    (Euler's constant / ln 10) under the log10 of its mean power, which sets the noise level.
+    The band below stays the donor's (the music)."""
+    sr, glen = c.sr, e - s
     nfft = max(256, int(2 ** round(np.log2(TP_HIGH_NFFT * sr / 44_100))))
     hop = nfft // 4
     win = np.hanning(nfft + 1)[:-1]
+    k = max(1, int(round(TP_HIGH_SMOOTH_HZ / (sr / nfft))))
     nl, nr = usable_context(c, s, e, int(TP_FLOOR_SIDE_S * sr))
-    ml = _mean_log(c, s - nl, s, nfft, hop, win)
-    mr = _mean_log(c, e, e + nr, nfft, hop, win)
-    if ml is None and mr is None:
-        return None
-    ml = mr if ml is None else ml
-    mr = ml if mr is None else mr
-    k = max(1, int(round(TP_HIGH_SMOOTH_HZ / (sr / nfft))))
-    return nfft, hop, win, _smooth(ml, k), _smooth(mr, k)
-
-
-_ORACLE_X = None
-
-
-def _content_lsd(sides, glen: int, sr: int, donor: np.ndarray, truth=None) -> float:
-    """Mean over the donor's frames of the RMS (bins below TP_HIGH_HZ) of its log10 power minus
-    the sides' mean log spectrum interpolated across the gap: how unlike its surroundings the
-    donor's own content is."""
-    nfft, hop, win, ml, mr = sides
-    if donor.size < nfft:
-        return 0.0
-    p = np.log10(np.abs(_stft(donor, nfft, hop, win)) ** 2 / np.sum(win * win) + TP_LOG_FLOOR)
-    r = np.clip((np.arange(p.shape[0]) * hop + nfft / 2) / max(glen, 1), 0.0, 1.0)[:, None]
-    f = np.fft.rfftfreq(nfft, 1.0 / sr)
-    sel = f < TP_HIGH_HZ
-    if truth is not None:
-        q = np.log10(np.abs(_stft(truth, nfft, hop, win)) ** 2 / np.sum(win * win) + 1e-12)
-        d = p[:, sel] - q[:, sel]
-        return float(np.mean(np.sqrt(np.mean(d * d, axis=1))))
-    d = p[:, sel] - ((1 - r) * ml[None, sel] + r * mr[None, sel])
-    return float(np.mean(np.sqrt(np.mean(d * d, axis=1))))
-
-
-def _knn_target(others: list[np.ndarray], target: np.ndarray, pad: int, glen: int, nfft: int, hop: int,
-                win: np.ndarray, k: int) -> np.ndarray:
-    """The mean over the candidates (equalised donors, ``(glen,)`` each) of their log10 power per
-    frame and bin (smoothed over ``2k+1`` bins), on the frames that lie inside the gap; ``target``
-    elsewhere. The candidates' surroundings all match the gap's, so their mean is an estimate of
-    what the gap's spectrum is expected to be, frame by frame."""
-    out = target.copy()
-    first = -(-pad // hop)
-    last = (pad + glen - nfft) // hop  # frames [first, last] lie inside the gap
-    if last < first or not others:
-        return out
-    acc = np.zeros((last - first + 1, target.shape[1]))
-    for d in others:
-        seg = d[first * hop - pad : last * hop - pad + nfft]
-        p = np.log10(np.abs(_stft(seg, nfft, hop, win)) ** 2 / np.sum(win * win) + TP_LOG_FLOOR)
-        acc += np.apply_along_axis(_smooth, 1, p, k)
-    knn = acc / len(others)
-    if TP_KNN_TSMOOTH > 0 and knn.shape[0] > 1:
-        knn = np.apply_along_axis(_smooth, 0, knn, TP_KNN_TSMOOTH)
-    out[first : last + 1] = TP_KNN_W * knn + (1 - TP_KNN_W) * target[first : last + 1]
-    return out
-
-
-def _noise_band(c: Ctx, s: int, e: int, donor: np.ndarray, others: list[np.ndarray] | None = None) -> np.ndarray:
-    """The donor above TP_HIGH_HZ replaced (TP_HIGH "floor") or re-levelled (TP_HIGH "logeq") so
-    that its mean log spectrum runs from the left side's to the right side's (module constants)."""
-    sr, glen = c.sr, e - s
-    sides = _side_logs(c, s, e)
-    if sides is None:
+    sides = [_smooth(_log_power(np.asarray(c.x[lo:hi], dtype=np.float64), nfft, hop, win).mean(axis=0), k)
+             for lo, hi in ((s - nl, s), (e, e + nr)) if hi - lo >= nfft]
+    if not sides:
         return donor
-    nfft, hop, win, ml, mr = sides
-    f = np.fft.rfftfreq(nfft, 1.0 / sr)
-    k = max(1, int(round(TP_HIGH_SMOOTH_HZ / (sr / nfft))))
-    smooth = lambda v: _smooth(v, k)
-    # the high band's weight per bin: a raised-cosine cross-over TP_HIGH_OCT octaves wide
-    lo_f, hi_f = TP_HIGH_HZ * 2 ** (-TP_HIGH_OCT / 2), TP_HIGH_HZ * 2 ** (TP_HIGH_OCT / 2)
-    wh = np.clip(np.log2(np.maximum(f, 1.0) / lo_f) / np.log2(hi_f / lo_f), 0.0, 1.0)
-    wh = np.sin(0.5 * np.pi * wh) ** 2
+    ml, mr = sides[0], sides[-1]
     pad = nfft
     n = glen + 2 * pad
     n_fr = (n - nfft) // hop + 1
     r = np.clip((np.arange(n_fr) * hop + nfft / 2 - pad) / max(glen, 1), 0.0, 1.0)[:, None]
-    target = (1 - r) * ml[None, :] + r * mr[None, :]  # mean log10 power per frame and bin
-    if TP_KNN_W > 0 and others:
-        target = _knn_target(others, target, pad, glen, nfft, hop, win, k)
-    if TP_NOISE_AFTER and s >= pad and e + pad <= c.x.size:  # the seams' low band stays continuous
-        padded = np.concatenate([c.x[s - pad : s], donor, c.x[e : e + pad]]).astype(np.float64)
-    else:
-        padded = np.pad(donor, pad)
-    spec = _stft(padded, nfft, hop, win)
-    if TP_HIGH == "logeq":
-        full = _stft(np.pad(donor, pad), nfft, hop, win)[(pad // hop) : (pad + glen - nfft) // hop + 1]
-        md = smooth(np.log10(np.abs(full) ** 2 / np.sum(win * win) + TP_LOG_FLOOR).mean(axis=0)) if full.shape[0] else None
-        if md is None:
-            return donor
-        g = 10 ** (np.clip(target - md[None, :], -2.0, 2.0) / 2)  # amplitude gain (log10 power / 2)
-        spec = spec * (1 - wh + wh * g)
-        return _istft(spec, n, nfft, hop, win)[pad : pad + glen]
-    rng = np.random.default_rng([s, e, 30])
-    noise = rng.standard_normal(n)
-    ns = _stft(noise, nfft, hop, win)
-    # white noise of unit variance: E|X|^2 = sum(win^2); a Gaussian bin's mean log10 power is
-    # log10 of its mean minus 0.2507 (Euler's constant / ln 10)
-    amp = np.sqrt(10 ** (target + 0.2507 + TP_FLOOR_OFFSET))
-    if TP_HIGH == "mag":  # study: the target's magnitude itself (no Rayleigh spread), the noise's phase
-        ns = ns / np.maximum(np.abs(ns), 1e-20) * np.sqrt(np.sum(win * win))
-    if TP_KEEP_DB is not None:  # the donor's bins that stand TP_KEEP_DB above the floor stay
-        keep = (np.abs(spec) ** 2 / np.sum(win * win)) > 10 ** (target + TP_KEEP_DB / 10)
-        wh = np.where(keep, 0.0, wh[None, :])
-    spec = spec * (1 - wh) + ns * amp * wh
+    target = (1 - r) * ml[None, :] + r * mr[None, :]  # expected log10 power per frame and bin
+    first, last = -(-pad // hop), (pad + glen - nfft) // hop  # frames [first, last] inside the gap
+    if TP_KNN_W > 0 and others and last >= first:
+        knn = np.zeros((last - first + 1, target.shape[1]))
+        for d in others:
+            p = _log_power(d[first * hop - pad : last * hop - pad + nfft], nfft, hop, win)
+            knn += _smooth(p, k)
+        knn /= len(others)
+        target[first : last + 1] = TP_KNN_W * knn + (1 - TP_KNN_W) * target[first : last + 1]
+    f = np.fft.rfftfreq(nfft, 1.0 / sr)
+    lo_f, hi_f = TP_HIGH_HZ * 2 ** (-TP_HIGH_OCT / 2), TP_HIGH_HZ * 2 ** (TP_HIGH_OCT / 2)
+    wh = np.sin(0.5 * np.pi * np.clip(np.log2(np.maximum(f, 1.0) / lo_f) / np.log2(hi_f / lo_f), 0.0, 1.0)) ** 2
+    # deterministic: seeded by the gap and the channel's last samples before it (so the
+    # channels of a stereo recording get their own noise, and identical channels the same)
+    key = np.frombuffer(np.asarray(c.x[max(0, s - 8) : s], dtype=np.float64).tobytes(), dtype=np.uint32)
+    noise = np.random.default_rng([s, e, 30, *key.tolist()]).standard_normal(n)
+    # unit white noise has E|X|^2 = sum(win^2) per bin: scaled to 10^(target + 0.2507) re full scale
+    amp = np.sqrt(10 ** (target + 0.2507))
+    spec = _stft(np.pad(donor, pad), nfft, hop, win) * (1 - wh) + _stft(noise, nfft, hop, win) * amp * wh
     return _istft(spec, n, nfft, hop, win)[pad : pad + glen]
 
 
@@ -453,38 +375,22 @@ def fill_transplant(c: Ctx, s: int, e: int) -> tuple[np.ndarray, str, dict]:
     nl, nr = usable_context(c, s, e, want)
     a = min(int(0.3 * sr), nl, nr)
     t, hop = -1, _hop(sr)
-    donor, others = None, None
+    donor, others = None, []
     if f is not None and min(nl, nr) >= 4 * hop:
-        best = -np.inf
-        cands = []
+        best, j = -np.inf, -1
         found = _search(c, f, s, e, nl, nr)
-        for cand in found[:TP_ALIGN_TOP]:
+        cands = []
+        for i, cand in enumerate(found[:TP_ALIGN_TOP]):
             tt, v = _align(c, s, e, cand, nl, nr, hop)
-            cands.append((tt, v))
+            cands.append(tt)
             if v > best:
-                t, best = tt, v
-        sides = _side_logs(c, s, e) if TP_PICK != "join" and len(cands) > 1 else None
-        if TP_HIGH != "donor" and TP_KNN_W > 0 and cands:
-            pool = [tt for tt, _ in cands] + found[TP_ALIGN_TOP : TP_KNN_N]
+                t, best, j = tt, v, i
+        if TP_NOISE_BAND and TP_KNN_W > 0 and TP_EQ == "ramp" and cands:
+            pool = cands + found[len(cands) : TP_KNN_N]  # the aligned ones first
             others = [_ramp_eq(c, s, e, tt, np.asarray(c.x[tt : tt + glen], dtype=np.float64)) for tt in pool]
-        if sides is not None:
-            eqd = [_ramp_eq(c, s, e, tt, np.asarray(c.x[tt : tt + glen], dtype=np.float64)) for tt, _ in cands]
-            dist = np.array([_content_lsd(sides, glen, sr, d) for d in eqd])
-            if TP_PICK == "oracle":  # study only: the candidate nearest the clean gap
-                ox = _ORACLE_X
-                dist = np.array([_content_lsd((sides[0], sides[1], sides[2], None, None), glen, sr, d, ox[s:e])
-                                 for d in eqd])
-                j = int(np.argmin(dist))
-            elif TP_PICK == "lsd":
-                j = int(np.argmin(dist))
-            else:
-                joins = np.array([v for _, v in cands])
-                rank = np.argsort(np.argsort(dist)) + np.argsort(np.argsort(-joins))
-                j = int(np.argmin(rank + 1e-3 * np.argsort(np.argsort(dist))))
-            t, donor = cands[j][0], eqd[j]
-    if t >= 0 and donor is not None:
-        pass
-    elif t >= 0:
+            if j >= 0:
+                donor = others[j]  # the chosen donor, equalised (the same call as below)
+    if t >= 0 and donor is None:
         a = max(8, min(a, t, c.x.size - (t + glen)))
         if TP_EQ == "ramp":
             donor = _ramp_eq(c, s, e, t, np.asarray(c.x[t : t + glen], dtype=np.float64))
@@ -496,7 +402,7 @@ def fill_transplant(c: Ctx, s: int, e: int) -> tuple[np.ndarray, str, dict]:
             donor = _signal().fftconvolve(src, taps, mode="same")[t - lo : t - lo + glen]
             ramp = np.linspace(0.0, 1.0, glen)
             donor = donor * 10 ** (((1 - ramp) * 20 * np.log10(gl) + ramp * 20 * np.log10(gr)) / 20)
-    else:  # no donor found (a short recording): the stretch just before the gap, else just after
+    elif t < 0:  # no donor found (a short recording): the stretch just before the gap, else just after
         nl2, nr2 = usable_context(c, s, e, glen + 8)
         if nl2 >= glen + 8:
             t = s - glen
@@ -505,7 +411,7 @@ def fill_transplant(c: Ctx, s: int, e: int) -> tuple[np.ndarray, str, dict]:
         else:
             return fill_lsar(c, s, e), "lsar", {}
         donor = np.asarray(c.x[t : t + glen], dtype=np.float64)
-    if TP_HIGH != "donor" and not TP_NOISE_AFTER:
+    if TP_NOISE_BAND:
         donor = _noise_band(c, s, e, donor, others)
     b = min(int(TP_BRIDGE_MS * sr / 1000), glen // 4)
     w0, w1 = max(0, s - sr), min(c.x.size, e + sr)  # a local copy: never the whole recording
@@ -523,6 +429,4 @@ def fill_transplant(c: Ctx, s: int, e: int) -> tuple[np.ndarray, str, dict]:
         ar = fill_lsar(c, s, e)
         w = np.sin(np.pi * (np.arange(glen) + 0.5) / glen) ** 2  # donor weight, 0 at the seams
         out = np.sqrt(1 - w) * ar + np.sqrt(w) * out
-    if TP_HIGH != "donor" and TP_NOISE_AFTER:
-        out = _noise_band(c, s, e, out, others)
     return out, "transplant", {"donor": (int(t), int(t + glen))}
