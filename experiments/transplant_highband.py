@@ -38,6 +38,9 @@ VARIANTS: dict[str, dict] = {
     "cross3k": {"TP_HIGH_HZ": 3000.0},
     "cross5k": {"TP_HIGH_HZ": 5000.0},
     "side0.6": {"TP_FLOOR_SIDE_S": 0.6},
+    "mid0": {"TP_MID_FLOOR_DB": 0.0},
+    "mid5": {"TP_MID_FLOOR_DB": 5.0},
+    "mid0_500": {"TP_MID_FLOOR_DB": 0.0, "TP_MID_LO_HZ": 500.0},
 }
 EDGES_HZ = (0, 1000, 4000, 8000, 12000, 16000, 22051)
 
