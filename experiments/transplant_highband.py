@@ -26,7 +26,7 @@ from echoes.restore.gaps.fill import fill_gaps
 from echoes.restore.gaps.methods.base import gap_snr
 
 #: Variants that the package's flags still express (the others of the docs' table ran at
-#: commit 51de5cd, whose study-only flags were removed after).
+#: commits 51de5cd and 3060a84, whose study-only flags were removed after).
 VARIANTS: dict[str, dict] = {
     "base": {},  # the package's defaults
     "donor": {"TP_NOISE_BAND": False},  # before issue 30's noise band
@@ -38,9 +38,6 @@ VARIANTS: dict[str, dict] = {
     "cross3k": {"TP_HIGH_HZ": 3000.0},
     "cross5k": {"TP_HIGH_HZ": 5000.0},
     "side0.6": {"TP_FLOOR_SIDE_S": 0.6},
-    "mid0": {"TP_MID_FLOOR_DB": 0.0},
-    "mid5": {"TP_MID_FLOOR_DB": 5.0},
-    "mid0_500": {"TP_MID_FLOOR_DB": 0.0, "TP_MID_LO_HZ": 500.0},
 }
 EDGES_HZ = (0, 1000, 4000, 8000, 12000, 16000, 22051)
 

@@ -77,10 +77,6 @@ TP_HIGH_SMOOTH_HZ = 50.0
 #: Power floor of those mean log spectra (re full scale, per bin of the normalised STFT):
 #: below anything audible, and low enough that a codec's empty bins stay nearly empty.
 TP_LOG_FLOOR = 1e-20
-#: Study: below TP_HIGH_HZ and from TP_MID_LO_HZ, the donor's STFT bins under the expected
-#: log power + TP_MID_FLOOR_DB (dB) are noise too (None: off).
-TP_MID_FLOOR_DB = None
-TP_MID_LO_HZ = 1000.0
 
 
 @dataclass(frozen=True)
@@ -367,11 +363,7 @@ def _noise_band(c: Ctx, s: int, e: int, donor: np.ndarray, others: list[np.ndarr
     noise = np.random.default_rng([s, e, 30, *key.tolist()]).standard_normal(n)
     # unit white noise has E|X|^2 = sum(win^2) per bin: scaled to 10^(target + 0.2507) re full scale
     amp = np.sqrt(10 ** (target + 0.2507))
-    dspec = _stft(np.pad(donor, pad), nfft, hop, win)
-    if TP_MID_FLOOR_DB is not None:  # study: below the cross-over, the donor's bins near the floor too
-        near = (np.abs(dspec) ** 2 / np.sum(win * win)) < 10 ** (target + TP_MID_FLOOR_DB / 10)
-        wh = np.where(near & (f >= TP_MID_LO_HZ)[None, :], 1.0, wh[None, :])
-    spec = dspec * (1 - wh) + _stft(noise, nfft, hop, win) * amp * wh
+    spec = _stft(np.pad(donor, pad), nfft, hop, win) * (1 - wh) + _stft(noise, nfft, hop, win) * amp * wh
     return _istft(spec, n, nfft, hop, win)[pad : pad + glen]
 
 
