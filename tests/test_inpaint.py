@@ -351,6 +351,51 @@ def test_transplant_never_fades_to_silence():
     assert np.all(20 * np.log10(levels / around) > -12.0)
 
 
+def _band_db(y: np.ndarray, lo: float, hi: float) -> float:
+    f, p = scipy.signal.welch(y.astype(np.float64), SR, nperseg=1024)
+    return float(10 * np.log10(p[(f >= lo) & (f < hi)].mean() + 1e-30))
+
+
+@pytest.mark.parametrize("noise_band", [True, False])
+def test_transplant_noise_band_follows_the_gaps_floor_not_the_donors(monkeypatch, noise_band):
+    # The floor (white noise, 3e-3; the music is low-passed at 3 kHz) has a narrow hole at 7.0-7.4 kHz from 2.9 s on (as a codec
+    # leaves empty bins), not before it: the exact repeat that donates (the first phrase) has
+    # no hole, and the equaliser's bands are too wide to carve it. The noise band takes the floor
+    # from the gap's own surroundings, so the hole goes on through the fill; the music below
+    # TP_HIGH_HZ is still the donor's (the repeat reproduces it).
+    from echoes.restore.gaps.methods import transplant as tp
+    monkeypatch.setattr(tp, "TP_NOISE_BAND", noise_band)
+    x, phrase = _repeated_phrase()
+    lowpass = scipy.signal.butter(8, 3000, fs=SR, output="sos")
+    x = scipy.signal.sosfiltfilt(lowpass, x.astype(np.float64))  # the music: below 3 kHz
+    rng = np.random.default_rng(9)
+    floor = 3e-3 * rng.standard_normal(x.size)
+    spec = np.fft.rfft(floor[int(2.9 * SR):])
+    f = np.fft.rfftfreq(x.size - int(2.9 * SR), 1 / SR)
+    spec[(f >= 7000) & (f < 7400)] = 0.0
+    floor[int(2.9 * SR):] = np.fft.irfft(spec, x.size - int(2.9 * SR))
+    x = (x + floor).astype(np.float32)
+    second = x.size - int(SR) - phrase.size
+    s = second + int(1.2 * SR)
+    g = Gap(s, s + int(0.5 * SR), SR)
+    y = x.copy()
+    y[g.start : g.end] = 0.0
+    out, done = fill_gaps(y, SR, [g], method="auto")
+    assert done[0].method == "transplant" and abs(done[0].donor_start - (s - second)) <= 4
+    mid = out[g.start + SR // 20 : g.end - SR // 20]
+    truth_mid = x[g.start + SR // 20 : g.end - SR // 20]
+    hole = _band_db(mid, 7100, 7300) - _band_db(mid, 5000, 6500)
+    level = _band_db(mid, 5000, 6500) - _band_db(truth_mid, 5000, 6500)
+    music_snr = gap_snr(scipy.signal.sosfiltfilt(lowpass, x[g.start : g.end].astype(np.float64)),
+                        scipy.signal.sosfiltfilt(lowpass, out[g.start : g.end].astype(np.float64)))
+    if noise_band:
+        assert hole < -20.0  # the gap's floor: the hole goes on
+        assert abs(level) < 2.0  # at the floor's level
+        assert music_snr > 20.0  # below TP_HIGH_HZ, the donor itself
+    else:
+        assert hole > -6.0  # the donor's floor, without the hole
+
+
 def test_short_gaps_are_not_transplanted_and_report_no_donor():
     x = _tone(1.5)
     g = Gap(int(0.7 * SR), int(0.72 * SR), SR)

@@ -164,7 +164,7 @@ def run_bench(*, seconds: float = 60.0, repeats: int = 3, device: str = "cpu", l
 def bench_long_gap_search(*, minutes: float = 60.0, gaps: int = 5, gap_s: float = 0.5) -> dict[str, Any]:
     """The ``transplant`` donor search on a ``minutes``-long 44.1 kHz mono signal: the features
     (computed once per channel) and the fill of each of ``gaps`` gaps of ``gap_s`` seconds
-    (search over the whole hour, alignment, equaliser, AR bridges), in seconds."""
+    (search over the whole hour, alignment, equaliser, noise band, AR bridges), in seconds."""
     from echoes.restore.gaps.methods.base import Ctx
     from echoes.restore.gaps.methods.transplant import fill_transplant, transplant_features
 

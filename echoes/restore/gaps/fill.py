@@ -72,7 +72,8 @@ REGISTRY: dict[str, Method] = {m.name: m for m in (
            prepare=sim_features),
     Method("transplant", fill_transplant,
            "Long gaps: the passage whose surroundings sound most like the gap's, level- and "
-           "spectrum-matched, joined by AR bridges.", prepare=transplant_features),
+           "spectrum-matched, joined by AR bridges; its noise floor above 4 kHz is shaped to the gap's.",
+           prepare=transplant_features),
     Method("auto", None, "lsar-ensemble below 150 ms, transplant from 150 ms."),
 )}
 #: Every method name :func:`fill_gaps` accepts (besides :data:`ALIASES`).
@@ -97,9 +98,10 @@ def choose_method(gap: Gap) -> str:
     docs/GAPS.md), at a slightly higher gap LSD at 50 ms.
 
     From 150 ms every AR model fades towards silence; a passage of the recording whose
-    surroundings sound like the gap's (level and spectrum matched, AR bridges at the seams)
-    keeps the music going: on the real development recordings its gap LSD is 0.6 to 0.8 times
-    that of copying the audio before the gap, where ``lsar``'s is 1.0 to 1.8 times
+    surroundings sound like the gap's (level and spectrum matched, AR bridges at the seams, the
+    noise floor above 4 kHz shaped to the one expected in the gap) keeps the music going: on the
+    real development recordings its gap LSD is 0.55 to 0.73 times that of copying the audio
+    before the gap (150 ms to 1 s), where ``lsar``'s is 1.0 to 1.8 times
     (docs/GAPS.md). ``similarity`` (exact repeats only) found no donor on those recordings.
     """
     return "transplant" if gap.duration_s >= LONG_GAP_S else "lsar-ensemble"

@@ -13,7 +13,10 @@ context's band spectrum to the donor context's, smoothed, within ±:data:`TP_MAX
 level that runs in dB from the left side's ratio to the right side's. The seams are
 :data:`TP_BRIDGE_MS` AR bridges (:func:`~.lsar.fill_lsar` between the real audio and the
 donor) and, below :data:`TP_BLEND_BELOW_MS`, the donor is cross-faded with the two-sided AR
-fill, which is accurate near the edges. It never fades to silence: a donor quieter than
+fill, which is accurate near the edges. Above :data:`TP_HIGH_HZ` (the noise floor of a historic
+recording, not the music) the donor's band is replaced by noise shaped to the log spectrum
+expected in the gap (:func:`_noise_band`: the sides' and the best candidates' mean), which
+beats any one realisation of it. It never fades to silence: a donor quieter than
 :data:`TP_MIN_DONOR_DB` below the gap's surroundings is not used, and where no donor exists
 the stretch before the gap is the donor.
 
@@ -56,6 +59,24 @@ TP_EQ = "ramp"
 TP_EQ_SIDE_S = 0.15
 #: How many of the best candidates (by band energies) are aligned and compared on the waveform.
 TP_ALIGN_TOP = 8
+#: The noise band (issue 30, docs/GAPS.md "Long gaps: the noise band"): above TP_HIGH_HZ (a
+#: raised-cosine cross-over TP_HIGH_OCT octaves wide centred there) the donor is replaced by
+#: noise whose mean log spectrum is the one expected in the gap, frame by frame: the sides'
+#: (TP_FLOOR_SIDE_S each side) interpolated from the left to the right, averaged with weight
+#: TP_KNN_W with the mean over the TP_KNN_N best candidates' own (equalised) spectra. False:
+#: the donor's own band, equalised like the rest (before issue 30's noise band).
+TP_NOISE_BAND = True
+TP_HIGH_HZ = 4000.0
+TP_HIGH_OCT = 0.5
+TP_FLOOR_SIDE_S = 0.3
+TP_KNN_W = 0.5
+TP_KNN_N = 8
+#: STFT of the noise band (at 44.1 kHz; scaled with the rate) and its smoothing across bins.
+TP_HIGH_NFFT = 2048
+TP_HIGH_SMOOTH_HZ = 50.0
+#: Power floor of those mean log spectra (re full scale, per bin of the normalised STFT):
+#: below anything audible, and low enough that a codec's empty bins stay nearly empty.
+TP_LOG_FLOOR = 1e-20
 
 
 @dataclass(frozen=True)
@@ -270,6 +291,82 @@ def _ramp_eq(c: Ctx, s: int, e: int, t: int, donor: np.ndarray) -> np.ndarray:
     return y[pad : pad + glen]
 
 
+def _stft(y: np.ndarray, nfft: int, hop: int, win: np.ndarray) -> np.ndarray:
+    fr = np.lib.stride_tricks.sliding_window_view(y, nfft)[::hop] * win
+    return np.fft.rfft(fr, axis=1)
+
+
+def _istft(spec: np.ndarray, n: int, nfft: int, hop: int, win: np.ndarray) -> np.ndarray:
+    frames = np.fft.irfft(spec, nfft, axis=1) * win
+    y, norm = np.zeros(n), np.zeros(n)
+    for i in range(frames.shape[0]):  # overlap-add, window-square normalised
+        y[i * hop : i * hop + nfft] += frames[i]
+        norm[i * hop : i * hop + nfft] += win * win
+    return y / np.maximum(norm, 1e-3)
+
+
+def _smooth(v: np.ndarray, k: int) -> np.ndarray:
+    """Moving average over ``2k + 1`` values along the last axis (edges repeated)."""
+    padded = np.pad(v, [(0, 0)] * (v.ndim - 1) + [(k, k)], mode="edge")
+    cs = np.concatenate([np.zeros(v.shape[:-1] + (1,)), np.cumsum(padded, axis=-1)], axis=-1)
+    return (cs[..., 2 * k + 1 :] - cs[..., : -2 * k - 1]) / (2 * k + 1)
+
+
+def _log_power(y: np.ndarray, nfft: int, hop: int, win: np.ndarray) -> np.ndarray:
+    """log10 power ``(frames, bins)`` of the STFT, normalised to full scale, floored."""
+    return np.log10(np.abs(_stft(y, nfft, hop, win)) ** 2 / np.sum(win * win) + TP_LOG_FLOOR)
+
+
+def _noise_band(c: Ctx, s: int, e: int, donor: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+    """``donor`` (the equalised fill, ``(e - s,)``) with its band above TP_HIGH_HZ replaced by
+    Gaussian noise shaped to the mean log spectrum expected in the gap (module constants).
+
+    Above a few kHz a historic recording is mostly its noise floor (hiss, a codec's noise and
+    empty bins, faint partials) 80-100 dB down. The donor's realisation of it differs from the
+    gap's in level and fine shape as well as in its randomness; the expected log spectrum is
+    estimated instead, per frame and bin: the sides' mean (``TP_FLOOR_SIDE_S`` each side,
+    interpolated across the gap) averaged with the mean over ``others`` (the best candidates,
+    equalised: passages whose surroundings sound like the gap's, so their mean is what such
+    surroundings are usually followed by). A Gaussian bin's mean log10 power lies 0.2507
+    (Euler's constant / ln 10) under the log10 of its mean power, which sets the noise level.
+    The band below stays the donor's (the music)."""
+    sr, glen = c.sr, e - s
+    nfft = max(256, int(2 ** round(np.log2(TP_HIGH_NFFT * sr / 44_100))))
+    hop = nfft // 4
+    win = np.hanning(nfft + 1)[:-1]
+    k = max(1, int(round(TP_HIGH_SMOOTH_HZ / (sr / nfft))))
+    nl, nr = usable_context(c, s, e, int(TP_FLOOR_SIDE_S * sr))
+    sides = [_smooth(_log_power(np.asarray(c.x[lo:hi], dtype=np.float64), nfft, hop, win).mean(axis=0), k)
+             for lo, hi in ((s - nl, s), (e, e + nr)) if hi - lo >= nfft]
+    if not sides:
+        return donor
+    ml, mr = sides[0], sides[-1]
+    pad = nfft
+    n = glen + 2 * pad
+    n_fr = (n - nfft) // hop + 1
+    r = np.clip((np.arange(n_fr) * hop + nfft / 2 - pad) / max(glen, 1), 0.0, 1.0)[:, None]
+    target = (1 - r) * ml[None, :] + r * mr[None, :]  # expected log10 power per frame and bin
+    first, last = -(-pad // hop), (pad + glen - nfft) // hop  # frames [first, last] inside the gap
+    if TP_KNN_W > 0 and others and last >= first:
+        knn = np.zeros((last - first + 1, target.shape[1]))
+        for d in others:
+            p = _log_power(d[first * hop - pad : last * hop - pad + nfft], nfft, hop, win)
+            knn += _smooth(p, k)
+        knn /= len(others)
+        target[first : last + 1] = TP_KNN_W * knn + (1 - TP_KNN_W) * target[first : last + 1]
+    f = np.fft.rfftfreq(nfft, 1.0 / sr)
+    lo_f, hi_f = TP_HIGH_HZ * 2 ** (-TP_HIGH_OCT / 2), TP_HIGH_HZ * 2 ** (TP_HIGH_OCT / 2)
+    wh = np.sin(0.5 * np.pi * np.clip(np.log2(np.maximum(f, 1.0) / lo_f) / np.log2(hi_f / lo_f), 0.0, 1.0)) ** 2
+    # deterministic: seeded by the gap and the channel's last samples before it (so the
+    # channels of a stereo recording get their own noise, and identical channels the same)
+    key = np.frombuffer(np.asarray(c.x[max(0, s - 8) : s], dtype=np.float64).tobytes(), dtype=np.uint32)
+    noise = np.random.default_rng([s, e, 30, *key.tolist()]).standard_normal(n)
+    # unit white noise has E|X|^2 = sum(win^2) per bin: scaled to 10^(target + 0.2507) re full scale
+    amp = np.sqrt(10 ** (target + 0.2507))
+    spec = _stft(np.pad(donor, pad), nfft, hop, win) * (1 - wh) + _stft(noise, nfft, hop, win) * amp * wh
+    return _istft(spec, n, nfft, hop, win)[pad : pad + glen]
+
+
 def fill_transplant(c: Ctx, s: int, e: int) -> tuple[np.ndarray, str, dict]:
     """A long gap filled from the best-matching passage (see the module docstring)."""
     glen, sr = e - s, c.sr
@@ -278,13 +375,22 @@ def fill_transplant(c: Ctx, s: int, e: int) -> tuple[np.ndarray, str, dict]:
     nl, nr = usable_context(c, s, e, want)
     a = min(int(0.3 * sr), nl, nr)
     t, hop = -1, _hop(sr)
+    donor, others = None, []
     if f is not None and min(nl, nr) >= 4 * hop:
-        best = -np.inf
-        for cand in _search(c, f, s, e, nl, nr)[:TP_ALIGN_TOP]:
+        best, j = -np.inf, -1
+        found = _search(c, f, s, e, nl, nr)
+        cands = []
+        for i, cand in enumerate(found[:TP_ALIGN_TOP]):
             tt, v = _align(c, s, e, cand, nl, nr, hop)
+            cands.append(tt)
             if v > best:
-                t, best = tt, v
-    if t >= 0:
+                t, best, j = tt, v, i
+        if TP_NOISE_BAND and TP_KNN_W > 0 and TP_EQ == "ramp" and cands:
+            pool = cands + found[len(cands) : TP_KNN_N]  # the aligned ones first
+            others = [_ramp_eq(c, s, e, tt, np.asarray(c.x[tt : tt + glen], dtype=np.float64)) for tt in pool]
+            if j >= 0:
+                donor = others[j]  # the chosen donor, equalised (the same call as below)
+    if t >= 0 and donor is None:
         a = max(8, min(a, t, c.x.size - (t + glen)))
         if TP_EQ == "ramp":
             donor = _ramp_eq(c, s, e, t, np.asarray(c.x[t : t + glen], dtype=np.float64))
@@ -296,7 +402,7 @@ def fill_transplant(c: Ctx, s: int, e: int) -> tuple[np.ndarray, str, dict]:
             donor = _signal().fftconvolve(src, taps, mode="same")[t - lo : t - lo + glen]
             ramp = np.linspace(0.0, 1.0, glen)
             donor = donor * 10 ** (((1 - ramp) * 20 * np.log10(gl) + ramp * 20 * np.log10(gr)) / 20)
-    else:  # no donor found (a short recording): the stretch just before the gap, else just after
+    elif t < 0:  # no donor found (a short recording): the stretch just before the gap, else just after
         nl2, nr2 = usable_context(c, s, e, glen + 8)
         if nl2 >= glen + 8:
             t = s - glen
@@ -305,6 +411,8 @@ def fill_transplant(c: Ctx, s: int, e: int) -> tuple[np.ndarray, str, dict]:
         else:
             return fill_lsar(c, s, e), "lsar", {}
         donor = np.asarray(c.x[t : t + glen], dtype=np.float64)
+    if TP_NOISE_BAND:
+        donor = _noise_band(c, s, e, donor, others)
     b = min(int(TP_BRIDGE_MS * sr / 1000), glen // 4)
     w0, w1 = max(0, s - sr), min(c.x.size, e + sr)  # a local copy: never the whole recording
     x2 = c.x[w0:w1].copy()
