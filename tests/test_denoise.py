@@ -177,6 +177,37 @@ def test_unet_with_more_bins_keeps_its_filters_and_zeroes_the_new_bottleneck_bin
         w.with_bins(1025)
 
 
+def test_residual_gate_pushes_down_only_bands_the_model_already_emptied():
+    """The archival post-filter: a high band whose output keeps less than the threshold of the
+    input's energy is attenuated further (by ``ratio - 1`` dB per dB below); a band the model
+    kept (music) and everything under ``from_hz`` pass unchanged (to float rounding)."""
+    from echoes.core.spectral import ARCHIVAL_STFT as cfg, stft
+
+    sr = cfg.sample_rate
+    t = torch.arange(2 * sr) / sr
+    rng = torch.Generator().manual_seed(0)
+    low = 0.3 * torch.sin(2 * torch.pi * 440 * t)
+    kept = 0.05 * torch.sin(2 * torch.pi * 9_500 * t)  # a partial in 9-10 kHz, kept by the "model"
+    noise = 0.2 * torch.randn(t.shape, generator=rng)
+    above_12k = torch.fft.rfftfreq(t.numel(), 1 / sr) > 12_000
+
+    def band(x, lo, hi):
+        X = torch.fft.rfft(x)
+        f = torch.fft.rfftfreq(x.numel(), 1 / sr)
+        return 10 * torch.log10((X[(f >= lo) & (f < hi)].abs() ** 2).sum())
+
+    hiss = torch.fft.irfft(torch.fft.rfft(noise) * above_12k, n=t.numel())
+    x = low + kept + hiss  # the input: music + hiss above 12 kHz
+    y = low + kept + 10 ** (-35 / 20) * hiss  # a model's output: the hiss 35 dB down
+    m = ComplexUNet(channels=[4, 4], bottleneck=8, n_bins=cfg.n_bins,
+                    residual_gate={"from_hz": 8000, "band_hz": 1000, "threshold_db": -20, "ratio": 3})
+    out = m.gate_residual(stft(x[None], cfg), y[None], cfg)[0]
+    assert abs(float(band(out, 100, 8_000) - band(y, 100, 8_000))) < 0.01
+    assert abs(float(band(out, 9_000, 10_000) - band(y, 9_000, 10_000))) < 0.1
+    # 15 dB under the threshold, ratio 3: about 30 dB further down
+    assert float(band(y, 13_000, 20_000) - band(out, 13_000, 20_000)) > 20
+
+
 # -- the inference API -----------------------------------------------------------------------
 
 
