@@ -328,6 +328,11 @@ def test_transplant_from_an_exact_repeat_reproduces_it_and_reports_the_donor(gap
     assert d["transplanted"] is True
     assert d["donor_start_s"] == pytest.approx((s - second) / SR, abs=5e-4)
     assert {"start", "end", "start_s", "end_s", "kind", "method", "donor_start_s", "donor_end_s"} <= set(d)
+    assert d["noise_above_hz"] == 4000.0  # the report says the band above 4 kHz was generated
+    from echoes.plots.words import account  # the app's words name the donor and the generated band
+
+    words = account({"verdict": "noisy", "p_noisy": 0.9, "gaps": [d]})
+    assert "generated noise" in words and f"({d['donor_start_s']:.2f}-" in words
     out2, _ = fill_gaps(y, SR, [g], method="auto")
     assert np.array_equal(out, out2)  # deterministic
 

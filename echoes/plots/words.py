@@ -170,8 +170,11 @@ def account(rep: dict, threshold: float | None = None) -> str:
         lines.append(f"- **{len(gaps)} gap(s) filled:**")
         for g in gaps[:10]:
             ms = 1000 * (g["end_s"] - g["start_s"])
+            src = (f" ({g['donor_start_s']:.2f}-{g['donor_end_s']:.2f} s)" if g.get("donor_start_s") is not None else "")
+            gen = (f"; above {g['noise_above_hz'] / 1000:g} kHz generated noise shaped to the sides' spectrum"
+                   if g.get("noise_above_hz") else "")
             lines.append(f"  - {g['start_s']:.2f}-{g['end_s']:.2f} s ({ms:.0f} ms, "
-                         f"{KIND_WORDS.get(g.get('kind'), g.get('kind', 'gap'))}): {method_words(g['method'])}")
+                         f"{KIND_WORDS.get(g.get('kind'), g.get('kind', 'gap'))}): {method_words(g['method'])}{src}{gen}")
         if len(gaps) > 10:
             lines.append(f"  - and {len(gaps) - 10} more (see the JSON report)")
     else:

@@ -39,9 +39,9 @@ __all__ = ["ALIASES", "LONG_GAP_S", "METHODS", "REGISTRY", "Method", "canonical_
 @dataclass(frozen=True)
 class Method:
     """A gap-filling method: ``fill(ctx, start, end) -> (samples, method used)`` on one channel
-    (or ``(samples, method used, info)``, ``info`` a dict that may hold ``"donor": (start, end)``;
-    ``None`` for ``auto``, which picks a method per gap), a one-line description, and
-    ``prepare(x, sample_rate)``, per-channel features computed once before the first gap
+    (or ``(samples, method used, info)``, ``info`` a dict that may hold ``"donor": (start, end)``
+    and ``"noise_above_hz"``; ``None`` for ``auto``, which picks a method per gap), a one-line
+    description, and ``prepare(x, sample_rate)``, per-channel features computed once before the first gap
     that needs them (handed over as ``Ctx.feats``), or ``None``."""
 
     name: str
@@ -153,6 +153,7 @@ def fill_gaps(
         unknown_all[g.start : g.end] = True
     used = [None] * len(gaps)
     donors: list = [None] * len(gaps)
+    noise_hz: list = [None] * len(gaps)
     for ch in range(x2.shape[0]):
         x = x2[ch].astype(np.float64)
         unknown = unknown_all.copy()
@@ -166,6 +167,7 @@ def fill_gaps(
             vals, m_used = res[0], res[1]
             if len(res) > 2 and res[2].get("donor") is not None and donors[i] is None:
                 donors[i] = res[2]["donor"]
+                noise_hz[i] = res[2].get("noise_above_hz")
             x[g.start : g.end] = vals
             unknown[g.start : g.end] = False
             if used[i] is None or used[i] == m_used:
@@ -175,7 +177,8 @@ def fill_gaps(
         out[ch, :] = np.clip(x, -1.0, 1.0) if np.abs(x2[ch]).max() <= 1.0 else x
     # only gap samples may change (clipping above only touches filled samples: the rest was in range)
     done = [replace(g, method=used[i], donor_start=None if donors[i] is None else donors[i][0],
-                    donor_end=None if donors[i] is None else donors[i][1]) for i, g in enumerate(gaps)]
+                    donor_end=None if donors[i] is None else donors[i][1], noise_above_hz=noise_hz[i])
+            for i, g in enumerate(gaps)]
     return (out[0] if arr.ndim == 1 else out), done
 
 

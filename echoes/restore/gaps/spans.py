@@ -36,6 +36,8 @@ class Gap:
     method : the method that filled it (set by :func:`fill_gaps`), else ``None``.
     donor_start, donor_end : where a transplanted fill came from (samples of the same audio,
         ``end`` exclusive; the first channel's donor), else ``None``.
+    noise_above_hz : a transplanted fill whose band above this frequency (Hz) is generated noise
+        shaped to the gap's expected spectrum, not the donor's; else ``None``.
     """
 
     start: int
@@ -45,6 +47,7 @@ class Gap:
     method: str | None = None
     donor_start: int | None = None
     donor_end: int | None = None
+    noise_above_hz: float | None = None
 
     @property
     def length(self) -> int:
@@ -78,6 +81,7 @@ class Gap:
             "transplanted": self.donor_start is not None,
             "donor_start_s": None if self.donor_start is None else round(self.donor_start / self.sample_rate, 6),
             "donor_end_s": None if self.donor_end is None else round(self.donor_end / self.sample_rate, 6),
+            "noise_above_hz": self.noise_above_hz,
         }
 
 

@@ -429,4 +429,4 @@ def fill_transplant(c: Ctx, s: int, e: int) -> tuple[np.ndarray, str, dict]:
         ar = fill_lsar(c, s, e)
         w = np.sin(np.pi * (np.arange(glen) + 0.5) / glen) ** 2  # donor weight, 0 at the seams
         out = np.sqrt(1 - w) * ar + np.sqrt(w) * out
-    return out, "transplant", {"donor": (int(t), int(t + glen))}
+    return out, "transplant", {"donor": (int(t), int(t + glen)), "noise_above_hz": TP_HIGH_HZ if TP_NOISE_BAND else None}
