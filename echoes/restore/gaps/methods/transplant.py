@@ -317,9 +317,10 @@ def _log_power(y: np.ndarray, nfft: int, hop: int, win: np.ndarray) -> np.ndarra
     return np.log10(np.abs(_stft(y, nfft, hop, win)) ** 2 / np.sum(win * win) + TP_LOG_FLOOR)
 
 
-def _noise_band(c: Ctx, s: int, e: int, donor: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+def _noise_band(c: Ctx, s: int, e: int, donor: np.ndarray, others: list[np.ndarray]) -> np.ndarray | None:
     """``donor`` (the equalised fill, ``(e - s,)``) with its band above TP_HIGH_HZ replaced by
-    Gaussian noise shaped to the mean log spectrum expected in the gap (module constants).
+    Gaussian noise shaped to the mean log spectrum expected in the gap (module constants);
+    ``None`` where neither side has enough audio to estimate it (the donor then stays whole).
 
     Above a few kHz a historic recording is mostly its noise floor (hiss, a codec's noise and
     empty bins, faint partials) 80-100 dB down. The donor's realisation of it differs from the
@@ -339,7 +340,7 @@ def _noise_band(c: Ctx, s: int, e: int, donor: np.ndarray, others: list[np.ndarr
     sides = [_smooth(_log_power(np.asarray(c.x[lo:hi], dtype=np.float64), nfft, hop, win).mean(axis=0), k)
              for lo, hi in ((s - nl, s), (e, e + nr)) if hi - lo >= nfft]
     if not sides:
-        return donor
+        return None
     ml, mr = sides[0], sides[-1]
     pad = nfft
     n = glen + 2 * pad
@@ -411,8 +412,9 @@ def fill_transplant(c: Ctx, s: int, e: int) -> tuple[np.ndarray, str, dict]:
         else:
             return fill_lsar(c, s, e), "lsar", {}
         donor = np.asarray(c.x[t : t + glen], dtype=np.float64)
-    if TP_NOISE_BAND:
-        donor = _noise_band(c, s, e, donor, others)
+    shaped = _noise_band(c, s, e, donor, others) if TP_NOISE_BAND else None
+    if shaped is not None:
+        donor = shaped
     b = min(int(TP_BRIDGE_MS * sr / 1000), glen // 4)
     w0, w1 = max(0, s - sr), min(c.x.size, e + sr)  # a local copy: never the whole recording
     x2 = c.x[w0:w1].copy()
@@ -429,4 +431,4 @@ def fill_transplant(c: Ctx, s: int, e: int) -> tuple[np.ndarray, str, dict]:
         ar = fill_lsar(c, s, e)
         w = np.sin(np.pi * (np.arange(glen) + 0.5) / glen) ** 2  # donor weight, 0 at the seams
         out = np.sqrt(1 - w) * ar + np.sqrt(w) * out
-    return out, "transplant", {"donor": (int(t), int(t + glen)), "noise_above_hz": TP_HIGH_HZ if TP_NOISE_BAND else None}
+    return out, "transplant", {"donor": (int(t), int(t + glen)), "noise_above_hz": None if shaped is None else TP_HIGH_HZ}
