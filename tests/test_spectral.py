@@ -44,3 +44,18 @@ def test_log_magnitude_is_finite_and_monotonic() -> None:
     assert torch.all(torch.isfinite(L))
     assert torch.all(L[1:] > L[:-1])
     np.testing.assert_allclose(L[2].item(), np.log(1 + 1e-5), atol=1e-7)
+
+
+def test_a_window_cached_under_inference_mode_serves_autograd():
+    """The STFT window cache is shared: a window first made inside ``torch.inference_mode``
+    (inference) must not break a later STFT that autograd tracks (training)."""
+    import torch
+
+    from echoes.core.spectral import STFTConfig, istft, stft
+
+    cfg = STFTConfig(sample_rate=8000, n_fft=384, hop_length=96, win_length=384)  # a size no other test uses
+    with torch.inference_mode():
+        stft(torch.zeros(1, 2000), cfg)
+    x = torch.randn(1, 2000, requires_grad=True)
+    istft(stft(x, cfg), cfg, length=2000).pow(2).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()

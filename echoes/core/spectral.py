@@ -63,7 +63,10 @@ def window(cfg: STFTConfig, device=None, dtype=torch.float32) -> torch.Tensor:
     if key not in _windows:
         if cfg.window != "hann":
             raise ValueError(f"unsupported window {cfg.window!r}")
-        _windows[key] = torch.hann_window(cfg.win_length, periodic=True, device=device, dtype=dtype)
+        # made outside inference mode: a window cached by inference (Denoiser) must still serve
+        # autograd later in the same process (training), which refuses inference tensors
+        with torch.inference_mode(False):
+            _windows[key] = torch.hann_window(cfg.win_length, periodic=True, device=device, dtype=dtype)
     return _windows[key]
 
 
