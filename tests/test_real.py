@@ -15,7 +15,8 @@ from echoes.data.real import pack_real, real_clips
 from echoes.errors import ParameterError
 from echoes.eval.bench import synthetic_piano
 from echoes.eval.codecs import VARIANTS, variant
-from echoes.eval.real import band_levels, lowpass_4k
+from echoes.eval.denoise import lowpass_4k
+from echoes.eval.real import band_levels
 from echoes.eval.real_material import find, load_role
 from echoes.eval.real_report import render_real, run_real
 

@@ -30,7 +30,6 @@ from echoes.core import metrics
 from echoes.data.degrade import add_noise_at_snr
 from echoes.data.degrade.recorded import loop_noise
 from echoes.eval.codecs import VARIANTS, variant
-from echoes.eval.denoise import denoise_methods, lowpass_4k  # noqa: F401  (lowpass_4k re-exported)
 from echoes.eval.real_material import Recording
 from echoes.restore.classify import Classifier
 
@@ -115,11 +114,6 @@ def _music_frames(x: np.ndarray, hop: int = 512) -> np.ndarray:
     P = metrics.power_frames(x).sum(axis=1)
     level = 10 * np.log10(P + 1e-20)
     return level > level.max() - 40.0
-
-
-def all_methods(weights, device: str) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
-    """do-nothing, the 4 kHz low-pass, noisereduce and every de-noiser of the registry, at 44.1 kHz."""
-    return denoise_methods(weights, device)
 
 
 def denoise_section(dev: list[Recording], noise: list[Recording], methods: dict[str, Callable], *,

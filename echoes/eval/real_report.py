@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from echoes.eval import real
+from echoes.eval.denoise import denoise_methods
 from echoes.eval.highs import highs_section, mono44, render_highs
 from echoes.eval.real_gaps import real_gaps_section, render_real_gaps
 from echoes.eval.real_material import load_role
@@ -36,7 +37,7 @@ def run_real(real_dir: str | Path, *, weights, device: str = "cpu", quick: bool 
                                                     quick=quick)
     methods = None
     if "denoise" in sections or "historic" in sections:
-        methods = real.all_methods(weights, device)
+        methods = denoise_methods(weights, device)  # the 4 kHz low-pass among them
     if "denoise" in sections and noise:
         log.info("real recordings: de-noising under real noise")
         out["denoise"] = real.denoise_section(dev, noise, methods, quick=quick, seed=seed)

@@ -15,7 +15,8 @@ Hz, twice as many), grown from ``fast`` by :meth:`ComplexUNet.with_bins` and tra
 
 Contract: :meth:`ComplexUNet.enhance` maps float ``(batch, samples)`` audio at the grid's rate
 (22,050 Hz for ``fast``, 44,100 Hz for ``archival``) to the same shape; the model keeps its
-constructor arguments in ``self.kwargs`` (checkpoints carry them). Why phase-aware, sizes, speed and measured quality: docs/MODELS.md.
+constructor arguments in ``self.kwargs`` (checkpoints carry them). Why phase-aware, sizes, speed
+and measured quality: docs/MODELS.md.
 """
 
 from __future__ import annotations

@@ -155,16 +155,16 @@ def train(
     from_init = [m for m in models if init and (Path(init) / f"{init_stems[m]}.json").is_file()]
     if init and not from_init:
         raise ParameterError(f"--init '{init}' holds none of {', '.join(init_stems[m] + '.json' for m in models)}")
-    nets = {m: build(m, None if is_cae[m] else {"n_bins": grids[m].n_bins,
-                                                 "feature_gain": PAPER_STFT.n_fft / grids[m].n_fft,
-                                                 **(model_kwargs or {})}).to(dev) for m in models}
+    # a U-Net on another grid than the paper's: its bins, and features scaled to look alike
+    sizing = {m: {"n_bins": grids[m].n_bins, "feature_gain": PAPER_STFT.n_fft / grids[m].n_fft} for m in models}
+    nets = {m: build(m, None if is_cae[m] else {**sizing[m], **(model_kwargs or {})}).to(dev) for m in models}
     inits: dict[str, dict] = {}
     for m in from_init:
         net0, cfg0 = load_model(init, init_stems[m], map_location=dev)
         net0 = net0.float()
         if not is_cae[m] and net0.n_bins != grids[m].n_bins:
             log.info("%s: grown from %d to %d bins (%s's weights)", m, net0.n_bins, grids[m].n_bins, init_stems[m])
-            net0 = net0.with_bins(grids[m].n_bins, feature_gain=PAPER_STFT.n_fft / grids[m].n_fft)
+            net0 = net0.with_bins(**sizing[m])
         grow = None if is_cae[m] else (model_kwargs or {}).get("taps")
         if grow and grow != getattr(net0, "taps", grow):
             log.info("%s: deep filter grown from %d to %d taps (new taps start at zero)", m, net0.taps, grow)

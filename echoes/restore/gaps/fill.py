@@ -41,8 +41,8 @@ class Method:
     """A gap-filling method: ``fill(ctx, start, end) -> (samples, method used)`` on one channel
     (or ``(samples, method used, info)``, ``info`` a dict that may hold ``"donor": (start, end)``
     and ``"noise_above_hz"``; ``None`` for ``auto``, which picks a method per gap), a one-line
-    description, and ``prepare(x, sample_rate)``, per-channel features computed once before the first gap
-    that needs them (handed over as ``Ctx.feats``), or ``None``."""
+    description, and ``prepare(x, sample_rate)``, per-channel features computed once before the
+    first gap that needs them (handed over as ``Ctx.feats``), or ``None``."""
 
     name: str
     fill: Callable[[Ctx, int, int], tuple[np.ndarray, str]] | None
